@@ -1,0 +1,742 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A VFIO mdev with a display: opening it (by sysfs path or UUID through its
+ * IOMMU group, or adopting a device fd a VMM handed over) and the display
+ * ioctls of <linux/vfio.h>.
+ *
+ * The iommufd cdev (/dev/vfio/devices/vfioX) is not used yet: Debian's
+ * kernels leave CONFIG_IOMMUFD off, and on kernels that have it the group
+ * path above still works. See docs/user-guide.md.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstvfiodevice.h"
+#include "gstvfioerror.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/vfio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+GST_DEBUG_CATEGORY_STATIC (gst_vfio_device_debug);
+#define GST_CAT_DEFAULT gst_vfio_device_debug
+
+#define MDEV_SYSFS_DIR "/sys/bus/mdev/devices/"
+
+struct _GstVfioDevice
+{
+  GstObject parent;
+
+  gchar *description;
+  gint container_fd;
+  gint group_fd;
+  gint device_fd;
+  gboolean owns_device_fd;
+  guint num_regions;
+  GstVfioPlaneTypes plane_types;
+  gboolean probed;
+};
+
+G_DEFINE_TYPE_WITH_CODE (GstVfioDevice, gst_vfio_device, GST_TYPE_OBJECT,
+    GST_DEBUG_CATEGORY_INIT (gst_vfio_device_debug, "vfiodevice", 0,
+        "VFIO display device"));
+
+static void
+close_fd (gint * fd)
+{
+  if (*fd >= 0)
+    close (*fd);
+  *fd = -1;
+}
+
+static void
+gst_vfio_device_finalize (GObject * object)
+{
+  GstVfioDevice *self = GST_VFIO_DEVICE (object);
+
+  if (self->owns_device_fd)
+    close_fd (&self->device_fd);
+  close_fd (&self->group_fd);
+  close_fd (&self->container_fd);
+  g_free (self->description);
+
+  G_OBJECT_CLASS (gst_vfio_device_parent_class)->finalize (object);
+}
+
+static void
+gst_vfio_device_class_init (GstVfioDeviceClass * klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = gst_vfio_device_finalize;
+}
+
+static void
+gst_vfio_device_init (GstVfioDevice * self)
+{
+  self->container_fd = -1;
+  self->group_fd = -1;
+  self->device_fd = -1;
+}
+
+static GstVfioDevice *
+device_new (const gchar * description)
+{
+  GstVfioDevice *self = g_object_new (GST_TYPE_VFIO_DEVICE, NULL);
+
+  gst_object_ref_sink (self);
+  self->description = g_strdup (description);
+  return self;
+}
+
+/* Maps an open() errno of a device node to an error that says what to do. */
+static void
+set_open_error (GError ** error, const gchar * node, gint err)
+{
+  switch (err) {
+    case ENOENT:
+    case ENODEV:
+      g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_NOT_FOUND,
+          "Could not open %s: %s. Load the vfio and vfio_iommu_type1 "
+          "modules and check that the mdev exists.", node, g_strerror (err));
+      break;
+    case EACCES:
+    case EPERM:
+      g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_PERMISSION,
+          "Could not open %s: %s. Give the user access to it, e.g. with "
+          "the udev rule SUBSYSTEM==\"vfio\", GROUP=\"kvm\", MODE=\"0660\" "
+          "and membership of group kvm, and raise the locked-memory limit "
+          "(ulimit -l) if the IOMMU setup fails.", node, g_strerror (err));
+      break;
+    case EBUSY:
+      g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_BUSY,
+          "Could not open %s: it is already open, most likely by the VM "
+          "that uses this mdev. A VFIO group can be open in one process "
+          "only: have the VMM hand over its device fd and use device-fd.",
+          node);
+      break;
+    default:
+      g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_FAILED,
+          "Could not open %s: %s", node, g_strerror (err));
+      break;
+  }
+}
+
+/* "/sys/bus/mdev/devices/UUID" for a UUID, the path itself for a path. */
+static gchar *
+resolve_sysfs_path (const gchar * device, GError ** error)
+{
+  if (device[0] == '/')
+    return g_strdup (device);
+  if (g_uuid_string_is_valid (device))
+    return g_strconcat (MDEV_SYSFS_DIR, device, NULL);
+
+  g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_INVALID_ARGUMENT,
+      "'%s' is neither an mdev UUID nor a sysfs path such as "
+      MDEV_SYSFS_DIR "<UUID>", device);
+  return NULL;
+}
+
+static gboolean
+check_sysfs_device (const gchar * sysfs_path, GError ** error)
+{
+  gint fd = open (sysfs_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+  if (fd < 0) {
+    g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_NOT_FOUND,
+        "No device at %s: %s. Create the mdev first (echo UUID > "
+        "/sys/class/mdev_bus/PARENT/mdev_supported_types/TYPE/create) "
+        "or check the UUID.", sysfs_path, g_strerror (errno));
+    return FALSE;
+  }
+  close (fd);
+  return TRUE;
+}
+
+/* The IOMMU group number from the iommu_group link, -1 on error. */
+static gint
+read_iommu_group (const gchar * sysfs_path, GError ** error)
+{
+  g_autofree gchar *link = g_build_filename (sysfs_path, "iommu_group", NULL);
+  gchar target[PATH_MAX];
+  const gchar *name;
+  gchar *end;
+  ssize_t len;
+  gint64 group;
+
+  len = readlink (link, target, sizeof (target) - 1);
+  if (len < 0) {
+    g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_INVALID_ARGUMENT,
+        "%s is not a VFIO device (no IOMMU group: %s). Check that it is an "
+        "mdev and that vfio_mdev / the vendor driver is loaded.",
+        sysfs_path, g_strerror (errno));
+    return -1;
+  }
+  target[len] = '\0';
+
+  name = strrchr (target, '/');
+  name = name ? name + 1 : target;
+  group = g_ascii_strtoll (name, &end, 10);
+  if (end == name || *end != '\0' || group < 0 || group > G_MAXINT) {
+    g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_FAILED,
+        "Unexpected IOMMU group link %s -> %s", link, target);
+    return -1;
+  }
+  return (gint) group;
+}
+
+static gboolean
+open_container (GstVfioDevice * self, GError ** error)
+{
+  self->container_fd = open ("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+  if (self->container_fd < 0) {
+    set_open_error (error, "/dev/vfio/vfio", errno);
+    return FALSE;
+  }
+
+  if (ioctl (self->container_fd, VFIO_GET_API_VERSION) != VFIO_API_VERSION) {
+    g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_NOT_SUPPORTED,
+        "The kernel's VFIO API version is not %d", VFIO_API_VERSION);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+attach_group (GstVfioDevice * self, gint group, GError ** error)
+{
+  g_autofree gchar *node = g_strdup_printf ("/dev/vfio/%d", group);
+  struct vfio_group_status status = {.argsz = sizeof (status) };
+  unsigned long type = VFIO_TYPE1v2_IOMMU;
+
+  self->group_fd = open (node, O_RDWR | O_CLOEXEC);
+  if (self->group_fd < 0) {
+    set_open_error (error, node, errno);
+    return FALSE;
+  }
+
+  if (ioctl (self->group_fd, VFIO_GROUP_GET_STATUS, &status) < 0)
+    goto ioctl_failed;
+  if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+    g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_FAILED,
+        "VFIO group %s is not viable: bind every device of the group to "
+        "a VFIO driver.", node);
+    return FALSE;
+  }
+  if (ioctl (self->group_fd, VFIO_GROUP_SET_CONTAINER, &self->container_fd))
+    goto ioctl_failed;
+
+  /* Mediated devices take type1 (v2 where offered); nothing is mapped. */
+  if (ioctl (self->container_fd, VFIO_CHECK_EXTENSION, type) <= 0)
+    type = VFIO_TYPE1_IOMMU;
+  if (ioctl (self->container_fd, VFIO_SET_IOMMU, type) < 0)
+    goto ioctl_failed;
+  return TRUE;
+
+  /* ERRORS */
+ioctl_failed:
+  {
+    gint err = errno;
+    GST_DEBUG_OBJECT (self, "group setup of %s failed: %s", node,
+        g_strerror (err));
+    g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_FAILED,
+        "Could not set up VFIO group %s: %s", node, g_strerror (err));
+    return FALSE;
+  }
+}
+
+static gboolean
+read_device_info (GstVfioDevice * self, GError ** error)
+{
+  struct vfio_device_info info = {.argsz = sizeof (info) };
+
+  if (ioctl (self->device_fd, VFIO_DEVICE_GET_INFO, &info) < 0) {
+    gint err = errno;
+    if (err == ENODEV)
+      g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_DEVICE_GONE,
+          "%s was removed", self->description);
+    else
+      g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_INVALID_ARGUMENT,
+          "%s is not a VFIO device (%s). Pass the device fd that "
+          "VFIO_GROUP_GET_DEVICE_FD returned.", self->description,
+          g_strerror (err));
+    return FALSE;
+  }
+  self->num_regions = info.num_regions;
+  GST_DEBUG_OBJECT (self, "flags 0x%x, %u regions, %u irqs", info.flags,
+      info.num_regions, info.num_irqs);
+  return TRUE;
+}
+
+/**
+ * gst_vfio_device_open:
+ * @device: an mdev UUID or its sysfs path (/sys/bus/mdev/devices/UUID)
+ * @error: why it failed, with what to do about it
+ *
+ * Opens the container and the IOMMU group of @device and gets its device
+ * fd. A group can be open in one process only: while a VM holds it this
+ * fails with %GST_VFIO_ERROR_BUSY.
+ *
+ * Returns: (transfer full) (nullable): the device
+ */
+GstVfioDevice *
+gst_vfio_device_open (const gchar * device, GError ** error)
+{
+  g_autoptr (GstVfioDevice) self = NULL;
+  g_autofree gchar *sysfs_path = NULL;
+  g_autofree gchar *name = NULL;
+  gint group;
+
+  g_return_val_if_fail (device != NULL, NULL);
+
+  sysfs_path = resolve_sysfs_path (device, error);
+  if (!sysfs_path || !check_sysfs_device (sysfs_path, error))
+    return NULL;
+  group = read_iommu_group (sysfs_path, error);
+  if (group < 0)
+    return NULL;
+
+  self = device_new (sysfs_path);
+  if (!open_container (self, error) || !attach_group (self, group, error))
+    return NULL;
+
+  name = g_path_get_basename (sysfs_path);
+  self->device_fd = ioctl (self->group_fd, VFIO_GROUP_GET_DEVICE_FD, name);
+  if (self->device_fd < 0) {
+    g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_FAILED,
+        "Could not get the device fd of %s from group %d: %s", name, group,
+        g_strerror (errno));
+    return NULL;
+  }
+  self->owns_device_fd = TRUE;
+
+  if (!read_device_info (self, error))
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+/**
+ * gst_vfio_device_new_from_fd:
+ * @fd: an open VFIO device fd, e.g. inherited from the VMM
+ * @error: why it failed
+ *
+ * Adopts @fd. It stays the caller's: it is never closed here.
+ *
+ * Returns: (transfer full) (nullable): the device
+ */
+GstVfioDevice *
+gst_vfio_device_new_from_fd (gint fd, GError ** error)
+{
+  g_autoptr (GstVfioDevice) self = NULL;
+  g_autofree gchar *description = NULL;
+
+  if (fd < 0) {
+    g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_INVALID_ARGUMENT,
+        "%d is not a file descriptor", fd);
+    return NULL;
+  }
+
+  description = g_strdup_printf ("VFIO device fd %d", fd);
+  self = device_new (description);
+  self->device_fd = fd;
+  self->owns_device_fd = FALSE;
+  if (!read_device_info (self, error))
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+gint
+gst_vfio_device_get_fd (GstVfioDevice * self)
+{
+  g_return_val_if_fail (GST_IS_VFIO_DEVICE (self), -1);
+  return self->device_fd;
+}
+
+/**
+ * gst_vfio_device_get_description:
+ *
+ * Returns: the sysfs path, or "VFIO device fd N" for an adopted fd
+ */
+const gchar *
+gst_vfio_device_get_description (GstVfioDevice * self)
+{
+  g_return_val_if_fail (GST_IS_VFIO_DEVICE (self), NULL);
+  return self->description;
+}
+
+static gint
+query_gfx_plane (GstVfioDevice * self, struct vfio_device_gfx_plane_info *info)
+{
+  return ioctl (self->device_fd, VFIO_DEVICE_QUERY_GFX_PLANE, info);
+}
+
+/* ENODEV after unplug; GVT-g also answers ENODEV for a disabled plane, so
+ * a cheap second ioctl tells the two apart. */
+static gboolean
+device_is_gone (GstVfioDevice * self, gint err)
+{
+  struct vfio_device_info info = {.argsz = sizeof (info) };
+
+  if (err != ENODEV)
+    return FALSE;
+  return ioctl (self->device_fd, VFIO_DEVICE_GET_INFO, &info) < 0
+      && errno == ENODEV;
+}
+
+static void
+set_gone_error (GstVfioDevice * self, GError ** error)
+{
+  g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_DEVICE_GONE,
+      "%s was removed (hot-unplug or VM shut down)", self->description);
+}
+
+static gboolean
+probe_one (GstVfioDevice * self, guint32 type_flag, GError ** error)
+{
+  struct vfio_device_gfx_plane_info info = {
+    .argsz = sizeof (info),
+    .flags = VFIO_GFX_PLANE_TYPE_PROBE | type_flag,
+    .drm_plane_type = GST_VFIO_PLANE_PRIMARY,
+  };
+
+  if (query_gfx_plane (self, &info) == 0)
+    return TRUE;
+  if (device_is_gone (self, errno))
+    set_gone_error (self, error);
+  return FALSE;
+}
+
+/**
+ * gst_vfio_device_probe_planes:
+ * @error: %GST_VFIO_ERROR_NOT_SUPPORTED when the device has no display
+ *
+ * Asks the device how it exposes planes. Later queries use dma-bufs where
+ * offered, else regions.
+ *
+ * Returns: the plane types the device supports, %GST_VFIO_PLANE_TYPE_NONE
+ * on error
+ */
+GstVfioPlaneTypes
+gst_vfio_device_probe_planes (GstVfioDevice * self, GError ** error)
+{
+  GstVfioPlaneTypes types = GST_VFIO_PLANE_TYPE_NONE;
+  GError *gone = NULL;
+
+  g_return_val_if_fail (GST_IS_VFIO_DEVICE (self), GST_VFIO_PLANE_TYPE_NONE);
+
+  if (probe_one (self, VFIO_GFX_PLANE_TYPE_DMABUF, &gone))
+    types |= GST_VFIO_PLANE_TYPE_DMABUF;
+  if (!gone && probe_one (self, VFIO_GFX_PLANE_TYPE_REGION, &gone))
+    types |= GST_VFIO_PLANE_TYPE_REGION;
+
+  if (gone) {
+    g_propagate_error (error, gone);
+    return GST_VFIO_PLANE_TYPE_NONE;
+  }
+  if (types == GST_VFIO_PLANE_TYPE_NONE) {
+    g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_NOT_SUPPORTED,
+        "%s has no display (VFIO_DEVICE_QUERY_GFX_PLANE not supported). "
+        "Use an mdev type with a display: a GVT-g type, an NVIDIA vGPU "
+        "profile with display enabled, or mbochs/mdpy.", self->description);
+    return GST_VFIO_PLANE_TYPE_NONE;
+  }
+
+  GST_INFO_OBJECT (self, "plane types:%s%s",
+      types & GST_VFIO_PLANE_TYPE_DMABUF ? " dmabuf" : "",
+      types & GST_VFIO_PLANE_TYPE_REGION ? " region" : "");
+  self->plane_types = types;
+  self->probed = TRUE;
+  return types;
+}
+
+static void
+plane_from_info (GstVfioPlane * plane, GstVfioPlaneKind kind,
+    GstVfioPlaneTypes type, const struct vfio_device_gfx_plane_info *info)
+{
+  memset (plane, 0, sizeof (*plane));
+  plane->kind = kind;
+  plane->type = type;
+  plane->fourcc = info->drm_format;
+  plane->modifier = info->drm_format_mod;
+  plane->width = info->width;
+  plane->height = info->height;
+  plane->stride = info->stride;
+  plane->size = info->size;
+  plane->x = info->x_pos;
+  plane->y = info->y_pos;
+  plane->x_hot = info->x_hot;
+  plane->y_hot = info->y_hot;
+  plane->id = info->dmabuf_id;
+  /* A disabled plane is a successful answer with every field zero. */
+  plane->present = info->drm_format || info->drm_format_mod || info->width
+      || info->height || info->stride || info->size || info->dmabuf_id;
+}
+
+static gboolean
+is_transient (gint err)
+{
+  /* mbochs answers ENOMEM once for a mode it has not seen before. */
+  return err == EINTR || err == EAGAIN || err == ENOMEM || err == EBUSY;
+}
+
+/**
+ * gst_vfio_device_query_plane:
+ * @kind: primary or cursor
+ * @plane: (out caller-allocates): the answer; @plane->present is %FALSE when
+ *   the display is off
+ * @error: %GST_VFIO_ERROR_TRANSIENT (try again next tick),
+ *   %GST_VFIO_ERROR_DEVICE_GONE or %GST_VFIO_ERROR_FAILED
+ *
+ * One VFIO_DEVICE_QUERY_GFX_PLANE, repeated once on a transient failure.
+ * The values are not validated: see gst_vfio_plane_validate().
+ *
+ * Returns: %TRUE on an answer (including "no plane")
+ */
+gboolean
+gst_vfio_device_query_plane (GstVfioDevice * self, GstVfioPlaneKind kind,
+    GstVfioPlane * plane, GError ** error)
+{
+  struct vfio_device_gfx_plane_info info;
+  GstVfioPlaneTypes type;
+  gint attempt, err = 0;
+
+  g_return_val_if_fail (GST_IS_VFIO_DEVICE (self), FALSE);
+
+  if (!self->probed && !gst_vfio_device_probe_planes (self, error))
+    return FALSE;
+  type = (self->plane_types & GST_VFIO_PLANE_TYPE_DMABUF) ?
+      GST_VFIO_PLANE_TYPE_DMABUF : GST_VFIO_PLANE_TYPE_REGION;
+
+  for (attempt = 0; attempt < 2; attempt++) {
+    memset (&info, 0, sizeof (info));
+    info.argsz = sizeof (info);
+    info.flags = type == GST_VFIO_PLANE_TYPE_DMABUF ?
+        VFIO_GFX_PLANE_TYPE_DMABUF : VFIO_GFX_PLANE_TYPE_REGION;
+    info.drm_plane_type = kind;
+    if (query_gfx_plane (self, &info) == 0) {
+      plane_from_info (plane, kind, type, &info);
+      return TRUE;
+    }
+    err = errno;
+    if (!is_transient (err))
+      break;
+  }
+
+  memset (plane, 0, sizeof (*plane));
+  plane->kind = kind;
+  plane->type = type;
+  if (err == ENODEV && !device_is_gone (self, err))
+    return TRUE;                /* GVT-g: plane disabled */
+  if (err == ENODEV) {
+    set_gone_error (self, error);
+  } else if (is_transient (err)) {
+    g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_TRANSIENT,
+        "Querying the plane of %s failed: %s", self->description,
+        g_strerror (err));
+  } else {
+    g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_FAILED,
+        "Querying the plane of %s failed: %s", self->description,
+        g_strerror (err));
+  }
+  return FALSE;
+}
+
+/**
+ * gst_vfio_device_export_dmabuf:
+ * @dmabuf_id: an id from a plane answer
+ * @error: why it failed
+ *
+ * One VFIO_DEVICE_GET_GFX_DMABUF. Some exporters break when an id is
+ * exported twice (see GstVfioDmabufCache): call this from the cache only.
+ *
+ * Returns: a new dma-buf fd owned by the caller, or -1
+ */
+gint
+gst_vfio_device_export_dmabuf (GstVfioDevice * self, guint32 dmabuf_id,
+    GError ** error)
+{
+  gint fd, err;
+
+  g_return_val_if_fail (GST_IS_VFIO_DEVICE (self), -1);
+
+  fd = ioctl (self->device_fd, VFIO_DEVICE_GET_GFX_DMABUF, &dmabuf_id);
+  if (fd >= 0) {
+    GST_DEBUG_OBJECT (self, "exported dma-buf id %u as fd %d", dmabuf_id, fd);
+    return fd;
+  }
+
+  err = errno;
+  if (device_is_gone (self, err))
+    set_gone_error (self, error);
+  else
+    g_set_error (error, GST_VFIO_ERROR,
+        is_transient (err) || err == ENOENT ? GST_VFIO_ERROR_TRANSIENT :
+        GST_VFIO_ERROR_FAILED, "Exporting dma-buf %u of %s failed: %s",
+        dmabuf_id, self->description, g_strerror (err));
+  return -1;
+}
+
+/* GET_REGION_INFO into a buffer large enough for the capability chain. */
+static struct vfio_region_info *
+get_region_info_raw (GstVfioDevice * self, guint index, GError ** error)
+{
+  struct vfio_region_info *info = g_malloc0 (sizeof (*info));
+  guint32 argsz = sizeof (*info);
+
+  for (gint attempt = 0; attempt < 2; attempt++) {
+    info = g_realloc (info, argsz);
+    memset (info, 0, argsz);
+    info->argsz = argsz;
+    info->index = index;
+    if (ioctl (self->device_fd, VFIO_DEVICE_GET_REGION_INFO, info) < 0) {
+      gint err = errno;
+      g_free (info);
+      if (device_is_gone (self, err))
+        set_gone_error (self, error);
+      else
+        g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_FAILED,
+            "Could not get region %u of %s: %s", index, self->description,
+            g_strerror (err));
+      return NULL;
+    }
+    /* The kernel says how much room the capabilities need; cap it. */
+    if (info->argsz <= argsz || info->argsz > 64 * 1024)
+      break;
+    argsz = info->argsz;
+  }
+  /* From here on argsz bounds the buffer. */
+  info->argsz = MIN (info->argsz, argsz);
+  return info;
+}
+
+static void
+region_from_raw (GstVfioRegionInfo * region,
+    const struct vfio_region_info *raw)
+{
+  region->index = raw->index;
+  region->flags = raw->flags;
+  region->offset = raw->offset;
+  region->size = raw->size;
+}
+
+/**
+ * gst_vfio_device_get_region_info:
+ * @index: a region index (e.g. from a region plane)
+ * @info: (out caller-allocates): the region
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+gst_vfio_device_get_region_info (GstVfioDevice * self, guint index,
+    GstVfioRegionInfo * info, GError ** error)
+{
+  g_autofree struct vfio_region_info *raw = NULL;
+
+  g_return_val_if_fail (GST_IS_VFIO_DEVICE (self), FALSE);
+
+  raw = get_region_info_raw (self, index, error);
+  if (!raw)
+    return FALSE;
+  region_from_raw (info, raw);
+  return TRUE;
+}
+
+/* Whether the capability chain of @raw names the GFX EDID region type. Every
+ * offset comes from the kernel but is still bounded by the buffer. */
+static gboolean
+region_is_edid (const struct vfio_region_info *raw)
+{
+  guint32 offset;
+  guint hops = 0;
+
+  if (!(raw->flags & VFIO_REGION_INFO_FLAG_CAPS))
+    return FALSE;
+
+  for (offset = raw->cap_offset; offset && hops < 16; hops++) {
+    const struct vfio_info_cap_header *header;
+    const struct vfio_region_info_cap_type *type;
+
+    if (offset < sizeof (*raw) || raw->argsz < sizeof (*type)
+        || offset > raw->argsz - sizeof (*type))
+      return FALSE;
+    header = (const struct vfio_info_cap_header *) ((const guint8 *) raw +
+        offset);
+    type = (const struct vfio_region_info_cap_type *) header;
+    if (header->id == VFIO_REGION_INFO_CAP_TYPE
+        && type->type == VFIO_REGION_TYPE_GFX
+        && type->subtype == VFIO_REGION_SUBTYPE_GFX_EDID)
+      return TRUE;
+    offset = header->next;
+  }
+  return FALSE;
+}
+
+static gboolean
+read_edid_header (GstVfioDevice * self, GstVfioEdidInfo * edid,
+    GError ** error)
+{
+  struct vfio_region_gfx_edid header;
+  ssize_t len;
+
+  len = pread (self->device_fd, &header, sizeof (header),
+      edid->region.offset);
+  if (len != sizeof (header)) {
+    g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_FAILED,
+        "Could not read the EDID region of %s: %s", self->description,
+        len < 0 ? g_strerror (errno) : "short read");
+    return FALSE;
+  }
+
+  edid->edid_offset = header.edid_offset;
+  edid->edid_max_size = header.edid_max_size;
+  edid->edid_size = header.edid_size;
+  edid->max_xres = header.max_xres;
+  edid->max_yres = header.max_yres;
+  edid->link_state = header.link_state;
+  return TRUE;
+}
+
+/**
+ * gst_vfio_device_get_edid_info:
+ * @info: (out caller-allocates): the EDID region and its header
+ * @error: %GST_VFIO_ERROR_NOT_SUPPORTED when the device has no EDID region
+ *
+ * Finds the VFIO_REGION_SUBTYPE_GFX_EDID region through the region-info
+ * capability chains and reads its header.
+ *
+ * Returns: %TRUE when found and read
+ */
+gboolean
+gst_vfio_device_get_edid_info (GstVfioDevice * self, GstVfioEdidInfo * info,
+    GError ** error)
+{
+  g_return_val_if_fail (GST_IS_VFIO_DEVICE (self), FALSE);
+
+  for (guint index = 0; index < self->num_regions; index++) {
+    g_autofree struct vfio_region_info *raw = NULL;
+    GError *local = NULL;
+
+    raw = get_region_info_raw (self, index, &local);
+    if (!raw) {
+      /* Sparse indexes (unimplemented BARs) answer EINVAL: skip them. */
+      if (g_error_matches (local, GST_VFIO_ERROR,
+              GST_VFIO_ERROR_DEVICE_GONE)) {
+        g_propagate_error (error, local);
+        return FALSE;
+      }
+      g_clear_error (&local);
+      continue;
+    }
+    if (region_is_edid (raw)) {
+      memset (info, 0, sizeof (*info));
+      region_from_raw (&info->region, raw);
+      return read_edid_header (self, info, error);
+    }
+  }
+
+  g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_NOT_SUPPORTED,
+      "%s has no EDID region", self->description);
+  return FALSE;
+}
