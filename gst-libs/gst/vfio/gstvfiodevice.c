@@ -107,8 +107,7 @@ set_open_error (GError ** error, const gchar * node, gint err)
       g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_PERMISSION,
           "Could not open %s: %s. Give the user access to it, e.g. with "
           "the udev rule SUBSYSTEM==\"vfio\", GROUP=\"kvm\", MODE=\"0660\" "
-          "and membership of group kvm, and raise the locked-memory limit "
-          "(ulimit -l) if the IOMMU setup fails.", node, g_strerror (err));
+          "and membership of group kvm.", node, g_strerror (err));
       break;
     case EBUSY:
       g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_BUSY,
@@ -393,18 +392,42 @@ set_gone_error (GstVfioDevice * self, GError ** error)
 }
 
 static gboolean
+is_transient (gint err)
+{
+  /* mbochs answers ENOMEM once for a mode it has not seen before. */
+  return err == EINTR || err == EAGAIN || err == ENOMEM || err == EBUSY;
+}
+
+/* Whether the device offers planes of @type_flag. Only EINVAL and ENOTTY
+ * mean "not offered"; anything else is an error (a transient one is retried
+ * once), so a passing failure is not mistaken for "no display". */
+static gboolean
 probe_one (GstVfioDevice * self, guint32 type_flag, GError ** error)
 {
-  struct vfio_device_gfx_plane_info info = {
-    .argsz = sizeof (info),
-    .flags = VFIO_GFX_PLANE_TYPE_PROBE | type_flag,
-    .drm_plane_type = GST_VFIO_PLANE_PRIMARY,
-  };
+  struct vfio_device_gfx_plane_info info;
+  gint err = 0;
 
-  if (query_gfx_plane (self, &info) == 0)
-    return TRUE;
-  if (device_is_gone (self, errno))
+  for (gint attempt = 0; attempt < 2; attempt++) {
+    memset (&info, 0, sizeof (info));
+    info.argsz = sizeof (info);
+    info.flags = VFIO_GFX_PLANE_TYPE_PROBE | type_flag;
+    info.drm_plane_type = GST_VFIO_PLANE_PRIMARY;
+    if (query_gfx_plane (self, &info) == 0)
+      return TRUE;
+    err = errno;
+    if (!is_transient (err))
+      break;
+  }
+
+  if (err == EINVAL || err == ENOTTY)
+    return FALSE;
+  if (device_is_gone (self, err))
     set_gone_error (self, error);
+  else
+    g_set_error (error, GST_VFIO_ERROR, is_transient (err) ?
+        GST_VFIO_ERROR_TRANSIENT : GST_VFIO_ERROR_FAILED,
+        "Probing the display of %s failed: %s", self->description,
+        g_strerror (err));
   return FALSE;
 }
 
@@ -422,17 +445,17 @@ GstVfioPlaneTypes
 gst_vfio_device_probe_planes (GstVfioDevice * self, GError ** error)
 {
   GstVfioPlaneTypes types = GST_VFIO_PLANE_TYPE_NONE;
-  GError *gone = NULL;
+  GError *failure = NULL;
 
   g_return_val_if_fail (GST_IS_VFIO_DEVICE (self), GST_VFIO_PLANE_TYPE_NONE);
 
-  if (probe_one (self, VFIO_GFX_PLANE_TYPE_DMABUF, &gone))
+  if (probe_one (self, VFIO_GFX_PLANE_TYPE_DMABUF, &failure))
     types |= GST_VFIO_PLANE_TYPE_DMABUF;
-  if (!gone && probe_one (self, VFIO_GFX_PLANE_TYPE_REGION, &gone))
+  if (!failure && probe_one (self, VFIO_GFX_PLANE_TYPE_REGION, &failure))
     types |= GST_VFIO_PLANE_TYPE_REGION;
 
-  if (gone) {
-    g_propagate_error (error, gone);
+  if (failure) {
+    g_propagate_error (error, failure);
     return GST_VFIO_PLANE_TYPE_NONE;
   }
   if (types == GST_VFIO_PLANE_TYPE_NONE) {
@@ -472,13 +495,6 @@ plane_from_info (GstVfioPlane * plane, GstVfioPlaneKind kind,
   /* A disabled plane is a successful answer with every field zero. */
   plane->present = info->drm_format || info->drm_format_mod || info->width
       || info->height || info->stride || info->size || info->dmabuf_id;
-}
-
-static gboolean
-is_transient (gint err)
-{
-  /* mbochs answers ENOMEM once for a mode it has not seen before. */
-  return err == EINTR || err == EAGAIN || err == ENOMEM || err == EBUSY;
 }
 
 /**

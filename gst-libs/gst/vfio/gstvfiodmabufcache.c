@@ -120,7 +120,8 @@ entry_is_idle (const CacheEntry * entry)
   return GST_MINI_OBJECT_REFCOUNT_VALUE (entry->memory) == 1;
 }
 
-static void
+/* Drops the least recently seen idle entry; FALSE when none is idle. */
+static gboolean
 evict_one (GstVfioDmabufCache * cache)
 {
   GHashTableIter iter;
@@ -136,10 +137,11 @@ evict_one (GstVfioDmabufCache * cache)
   if (!oldest) {
     GST_WARNING ("all %u cached dma-bufs are in use downstream: keeping "
         "more than %u", g_hash_table_size (cache->entries), cache->max_entries);
-    return;
+    return FALSE;
   }
   GST_DEBUG ("evicting dma-buf id %u", oldest->id);
   g_hash_table_remove (cache->entries, GUINT_TO_POINTER (oldest->id));
+  return TRUE;
 }
 
 static CacheEntry *
@@ -198,8 +200,11 @@ gst_vfio_dmabuf_cache_lookup (GstVfioDmabufCache * cache,
 
   entry = g_hash_table_lookup (cache->entries, GUINT_TO_POINTER (plane->id));
   if (!entry) {
-    if (g_hash_table_size (cache->entries) >= cache->max_entries)
-      evict_one (cache);
+    /* Entries kept past the bound while in use go once they are idle. */
+    while (g_hash_table_size (cache->entries) >= cache->max_entries) {
+      if (!evict_one (cache))
+        break;
+    }
     entry = export_entry (cache, plane->id, error);
     if (!entry)
       return NULL;
