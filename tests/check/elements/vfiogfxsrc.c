@@ -1,0 +1,800 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfiogfxsrc against the emulated mdev: negotiation, zero copy, the one-query
+ * steady state, capture modes, mode changes, display off and errors.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <dirent.h>
+#include <drm_fourcc.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gst/allocators/allocators.h>
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <gst/video/video.h>
+
+#include "vfioemu.h"
+
+#define UUID "6a1e7c52-9b5d-4a53-8f4e-2d3c1b0a9e11"
+#define GROUP 42
+#define FAST_DMABUF "video/x-raw(memory:DMABuf), framerate=1000/1"
+#define FAST_BGRX "video/x-raw, format=BGRx, framerate=1000/1"
+
+static VfioEmuDevice *dev;
+
+static void
+setup (void)
+{
+  vfio_emu_reset ();
+  dev = vfio_emu_add_mdev (UUID, GROUP, VFIO_EMU_DMABUF | VFIO_EMU_EDID);
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 640,
+      480, 0);
+}
+
+static void
+teardown (void)
+{
+  vfio_emu_reset ();
+  dev = NULL;
+}
+
+static GstHarness *
+harness_new (const gchar * sink_caps, const gchar * mode)
+{
+  GstHarness *h = gst_harness_new_with_padnames ("vfiogfxsrc", NULL, "src");
+
+  g_object_set (h->element, "device", UUID, NULL);
+  if (mode)
+    gst_util_set_object_arg (G_OBJECT (h->element), "capture-mode", mode);
+  gst_harness_use_systemclock (h);
+  gst_harness_set_sink_caps_str (h, sink_caps);
+  return h;
+}
+
+static GstBus *
+attach_bus (GstElement * element)
+{
+  GstBus *bus = gst_bus_new ();
+
+  gst_element_set_bus (element, bus);
+  return bus;
+}
+
+static guint64
+stat_of (GstElement * element, const gchar * name)
+{
+  GstStructure *stats;
+  guint64 value = G_MAXUINT64;
+
+  g_object_get (element, "stats", &stats, NULL);
+  fail_unless (gst_structure_get_uint64 (stats, name, &value), "no stat %s",
+      name);
+  gst_structure_free (stats);
+  return value;
+}
+
+static gchar *
+current_caps_string (GstHarness * h)
+{
+  GstCaps *caps = gst_pad_get_current_caps (h->sinkpad);
+  gchar *str;
+
+  fail_unless (caps != NULL);
+  str = gst_caps_to_string (caps);
+  gst_caps_unref (caps);
+  return str;
+}
+
+static const gchar *
+current_drm_format (GstHarness * h)
+{
+  GstCaps *caps = gst_pad_get_current_caps (h->sinkpad);
+  const gchar *fmt;
+
+  fmt = gst_structure_get_string (gst_caps_get_structure (caps, 0),
+      "drm-format");
+  gst_caps_unref (caps);
+  return fmt ? g_intern_string (fmt) : NULL;
+}
+
+static guint
+count_open_fds (void)
+{
+  DIR *dir = opendir ("/proc/self/fd");
+  guint n = 0;
+
+  while (readdir (dir))
+    n++;
+  closedir (dir);
+  return n;
+}
+
+/* Waits for an element message of @name; returns its structure (copied). */
+static GstStructure *
+wait_element_message (GstBus * bus, const gchar * name)
+{
+  GstMessage *msg;
+
+  while ((msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
+              GST_MESSAGE_ELEMENT))) {
+    const GstStructure *s = gst_message_get_structure (msg);
+    if (gst_structure_has_name (s, name)) {
+      GstStructure *copy = gst_structure_copy (s);
+      gst_message_unref (msg);
+      return copy;
+    }
+    gst_message_unref (msg);
+  }
+  fail ("no %s message", name);
+  return NULL;
+}
+
+static gboolean
+signal_present (GstBus * bus)
+{
+  GstStructure *s = wait_element_message (bus, "vfiogfxsrc-signal");
+  gboolean present = FALSE;
+
+  fail_unless (gst_structure_get_boolean (s, "present", &present));
+  gst_structure_free (s);
+  return present;
+}
+
+/* The error message posted by the element; NULL if none within 10 s. */
+static gchar *
+wait_error (GstBus * bus, GQuark * domain, gint * code)
+{
+  GstMessage *msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
+      GST_MESSAGE_ERROR);
+  GError *error = NULL;
+  gchar *text;
+
+  if (!msg)
+    return NULL;
+  gst_message_parse_error (msg, &error, NULL);
+  if (domain)
+    *domain = error->domain;
+  if (code)
+    *code = error->code;
+  text = g_strdup (error->message);
+  g_error_free (error);
+  gst_message_unref (msg);
+  return text;
+}
+
+static guint32
+pixel_of (GstBuffer * buffer, guint x, guint y)
+{
+  GstVideoMeta *meta = gst_buffer_get_video_meta (buffer);
+  GstMapInfo map;
+  guint32 value;
+
+  fail_unless (gst_buffer_map (buffer, &map, GST_MAP_READ));
+  value = *(guint32 *) (map.data + meta->offset[0] + y * meta->stride[0] +
+      x * 4);
+  gst_buffer_unmap (buffer, &map);
+  return value;
+}
+
+GST_START_TEST (test_dmabuf_caps_linear)
+{
+  GstHarness *h = harness_new (FAST_DMABUF, NULL);
+  GstBuffer *buf;
+  GstVideoMeta *meta;
+  g_autofree gchar *caps = NULL;
+
+  gst_harness_play (h);
+  buf = gst_harness_pull (h);
+  fail_unless (buf != NULL);
+
+  caps = current_caps_string (h);
+  GST_INFO ("caps %s", caps);
+  fail_unless_equals_string (current_drm_format (h), "XR24");
+  fail_unless (strstr (caps, "memory:DMABuf") != NULL);
+  fail_unless (strstr (caps, "format=(string)DMA_DRM") != NULL);
+  fail_unless (strstr (caps, "width=(int)640") != NULL);
+  fail_unless (strstr (caps, "height=(int)480") != NULL);
+  fail_unless (strstr (caps, "framerate=(fraction)1000/1") != NULL);
+
+  fail_unless_equals_int (gst_buffer_n_memory (buf), 1);
+  fail_unless (gst_is_dmabuf_memory (gst_buffer_peek_memory (buf, 0)));
+  meta = gst_buffer_get_video_meta (buf);
+  fail_unless (meta != NULL);
+  fail_unless_equals_int (meta->width, 640);
+  fail_unless_equals_int (meta->height, 480);
+  fail_unless_equals_int (meta->stride[0], 2560);
+  fail_unless_equals_int (meta->offset[0], 0);
+  fail_unless (GST_BUFFER_PTS_IS_VALID (buf));
+  fail_unless_equals_uint64 (GST_BUFFER_DURATION (buf), GST_MSECOND);
+
+  gst_buffer_unref (buf);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+static void
+check_tiled_caps (guint64 modifier, const gchar * expected)
+{
+  GstHarness *h;
+  GstBuffer *buf;
+
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, modifier, 640, 480, 0);
+  h = harness_new (FAST_DMABUF, NULL);
+  gst_harness_play (h);
+  buf = gst_harness_pull (h);
+  fail_unless (buf != NULL);
+  fail_unless_equals_string (current_drm_format (h), expected);
+  gst_buffer_unref (buf);
+  gst_harness_teardown (h);
+}
+
+GST_START_TEST (test_dmabuf_caps_tiled)
+{
+  check_tiled_caps (I915_FORMAT_MOD_X_TILED, "XR24:0x0100000000000001");
+  check_tiled_caps (I915_FORMAT_MOD_Y_TILED, "XR24:0x0100000000000002");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_sysmem_zero_copy_pixels)
+{
+  GstHarness *h = harness_new (FAST_BGRX, NULL);
+  GstBuffer *buf;
+  guint32 id;
+  g_autofree gchar *caps = NULL;
+
+  gst_harness_play (h);
+  buf = gst_harness_pull (h);
+  fail_unless (buf != NULL);
+
+  caps = current_caps_string (h);
+  fail_unless (strstr (caps, "memory:DMABuf") == NULL, "%s", caps);
+  fail_unless (strstr (caps, "format=(string)BGRx") != NULL, "%s", caps);
+  /* Zero copy: system memory caps, the guest's dma-buf mapped by the CPU. */
+  fail_unless (gst_is_dmabuf_memory (gst_buffer_peek_memory (buf, 0)));
+
+  id = vfio_emu_current_id (dev);
+  fail_unless_equals_int (pixel_of (buf, 5, 7), vfio_emu_pixel (id, 5, 7));
+  fail_unless_equals_int (pixel_of (buf, 639, 479),
+      vfio_emu_pixel (id, 639, 479));
+  fail_unless_equals_uint64 (stat_of (h->element, "bytes-copied"), 0);
+
+  gst_buffer_unref (buf);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_same_memory_and_one_query_per_tick)
+{
+  GstHarness *h = harness_new (FAST_DMABUF, NULL);
+  GstMemory *first_memory = NULL;
+  guint64 queries, frames;
+  guint probes;
+
+  gst_harness_play (h);
+  for (gint i = 0; i < 50; i++) {
+    GstBuffer *buf = gst_harness_pull (h);
+    GstMemory *mem = gst_buffer_peek_memory (buf, 0);
+    if (!first_memory)
+      first_memory = mem;
+    fail_unless (mem == first_memory, "buffer %d has another memory", i);
+    gst_buffer_unref (buf);
+  }
+  gst_element_set_state (h->element, GST_STATE_NULL);
+
+  queries = stat_of (h->element, "queries");
+  frames = stat_of (h->element, "frames");
+  /* One query while negotiating, then exactly one per frame. */
+  fail_unless_equals_uint64 (queries, frames + 1);
+  fail_unless (frames >= 50);
+  /* Two probes at start, then the queries. */
+  probes = vfio_emu_ioctl_count (dev, VFIO_DEVICE_QUERY_GFX_PLANE) - queries;
+  fail_unless_equals_int (probes, 2);
+  fail_unless_equals_int (vfio_emu_ioctl_count (dev,
+          VFIO_DEVICE_GET_GFX_DMABUF), 1);
+  fail_unless_equals_uint64 (stat_of (h->element, "exports"), 1);
+
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* Pulls buffers until one shows dma-buf memory other than @old. */
+static GstBuffer *
+pull_until_memory_changes (GstHarness * h, GstMemory * old)
+{
+  for (gint i = 0; i < 1000; i++) {
+    GstBuffer *buf = gst_harness_pull (h);
+    fail_unless (buf != NULL);
+    if (gst_buffer_peek_memory (buf, 0) != old)
+      return buf;
+    gst_buffer_unref (buf);
+  }
+  fail ("memory never changed");
+  return NULL;
+}
+
+GST_START_TEST (test_flip_exports_once_per_id)
+{
+  GstHarness *h = harness_new (FAST_DMABUF, NULL);
+  GstBuffer *buf;
+  GstMemory *a, *b;
+
+  gst_harness_play (h);
+  buf = gst_harness_pull (h);
+  a = gst_buffer_peek_memory (buf, 0);
+  gst_buffer_unref (buf);
+
+  vfio_emu_flip (dev);
+  buf = pull_until_memory_changes (h, a);
+  b = gst_buffer_peek_memory (buf, 0);
+  gst_buffer_unref (buf);
+
+  vfio_emu_flip (dev);
+  buf = pull_until_memory_changes (h, b);
+  fail_unless (gst_buffer_peek_memory (buf, 0) == a,
+      "the first framebuffer came back as another memory");
+  gst_buffer_unref (buf);
+
+  fail_unless_equals_int (vfio_emu_ioctl_count (dev,
+          VFIO_DEVICE_GET_GFX_DMABUF), 2);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_on_change_pushes_only_flips)
+{
+  GstHarness *h = harness_new (FAST_DMABUF, "on-change");
+  GstBuffer *buf;
+  guint64 queries;
+
+  gst_harness_play (h);
+  buf = gst_harness_pull (h);
+  gst_buffer_unref (buf);
+
+  /* ~100 ticks with nothing new: no buffer. */
+  g_usleep (100 * 1000);
+  fail_unless_equals_int (gst_harness_buffers_in_queue (h), 0);
+  queries = stat_of (h->element, "queries");
+  fail_unless (queries > 10, "only %" G_GUINT64_FORMAT " queries", queries);
+
+  vfio_emu_flip (dev);
+  buf = gst_harness_pull (h);
+  fail_unless (buf != NULL);
+  gst_buffer_unref (buf);
+  g_usleep (50 * 1000);
+  gst_element_set_state (h->element, GST_STATE_NULL);
+  fail_unless_equals_uint64 (stat_of (h->element, "frames"), 2);
+
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+static GstBuffer *
+pull_until_width (GstHarness * h, gint width)
+{
+  for (gint i = 0; i < 1000; i++) {
+    GstBuffer *buf = gst_harness_pull (h);
+    fail_unless (buf != NULL);
+    if (gst_buffer_get_video_meta (buf)->width == (guint) width)
+      return buf;
+    gst_buffer_unref (buf);
+  }
+  fail ("no buffer %d wide", width);
+  return NULL;
+}
+
+GST_START_TEST (test_mode_change_renegotiates)
+{
+  GstHarness *h = harness_new (FAST_DMABUF, NULL);
+  GstBuffer *buf;
+  g_autofree gchar *caps = NULL;
+
+  gst_harness_play (h);
+  gst_buffer_unref (gst_harness_pull (h));
+
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 1024,
+      768, 0);
+  buf = pull_until_width (h, 1024);
+  fail_unless_equals_int (gst_buffer_get_video_meta (buf)->height, 768);
+  fail_unless_equals_int (gst_buffer_get_video_meta (buf)->stride[0], 4096);
+  caps = current_caps_string (h);
+  fail_unless (strstr (caps, "width=(int)1024") != NULL, "%s", caps);
+  gst_buffer_unref (buf);
+
+  /* Back to the first mode: its memory again, no new export. */
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 640,
+      480, 0);
+  gst_buffer_unref (pull_until_width (h, 640));
+  fail_unless_equals_uint64 (stat_of (h->element, "renegotiations"), 2);
+  fail_unless_equals_int (vfio_emu_ioctl_count (dev,
+          VFIO_DEVICE_GET_GFX_DMABUF), 2);
+
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_waits_for_display)
+{
+  GstHarness *h;
+  GstBus *bus;
+  GstBuffer *buf;
+
+  vfio_emu_set_blank (dev, TRUE);
+  h = harness_new (FAST_DMABUF, NULL);
+  bus = attach_bus (h->element);
+  gst_harness_play (h);
+
+  fail_if (signal_present (bus));
+  fail_unless_equals_int (gst_harness_buffers_in_queue (h), 0);
+  vfio_emu_set_blank (dev, FALSE);
+  fail_unless (signal_present (bus));
+  buf = gst_harness_pull (h);
+  fail_unless (buf != NULL);
+  gst_buffer_unref (buf);
+
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_display_off_mid_stream_sends_gaps)
+{
+  GstHarness *h = harness_new (FAST_DMABUF, NULL);
+  GstBus *bus = attach_bus (h->element);
+  gboolean gap = FALSE;
+
+  gst_harness_play (h);
+  gst_buffer_unref (gst_harness_pull (h));
+  fail_unless (signal_present (bus));
+
+  vfio_emu_set_blank (dev, TRUE);
+  fail_if (signal_present (bus));
+  for (gint i = 0; i < 1000 && !gap; i++) {
+    GstEvent *event = gst_harness_pull_event (h);
+    fail_unless (event != NULL);
+    gap = GST_EVENT_TYPE (event) == GST_EVENT_GAP;
+    gst_event_unref (event);
+  }
+  fail_unless (gap, "no GAP event while the display is off");
+
+  vfio_emu_set_blank (dev, FALSE);
+  fail_unless (signal_present (bus));
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_state_change_during_wait)
+{
+  GstHarness *h;
+  GstBus *bus;
+
+  vfio_emu_set_blank (dev, TRUE);
+  h = harness_new (FAST_DMABUF, NULL);
+  bus = attach_bus (h->element);
+  gst_harness_play (h);
+  fail_if (signal_present (bus));
+
+  /* Must return: unlock() interrupts the wait for the display. */
+  fail_unless_equals_int (gst_element_set_state (h->element, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  fail_unless_equals_int (vfio_emu_open_fds (), 0);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+}
+
+GST_END_TEST;
+
+/* Starts a bare element with @prop = @value and returns the error text. */
+static gchar *
+start_error (const gchar * prop, const gchar * value, GQuark * domain,
+    gint * code)
+{
+  GstElement *src = gst_element_factory_make ("vfiogfxsrc", NULL);
+  GstBus *bus = attach_bus (src);
+  gchar *text;
+
+  if (prop)
+    gst_util_set_object_arg (G_OBJECT (src), prop, value);
+  fail_unless_equals_int (gst_element_set_state (src, GST_STATE_PAUSED),
+      GST_STATE_CHANGE_FAILURE);
+  text = wait_error (bus, domain, code);
+  fail_unless (text != NULL, "no error message");
+  GST_INFO ("error: %s", text);
+
+  gst_element_set_state (src, GST_STATE_NULL);
+  gst_object_unref (src);
+  gst_object_unref (bus);
+  return text;
+}
+
+GST_START_TEST (test_error_missing_device)
+{
+  GQuark domain;
+  gint code;
+  g_autofree gchar *text = start_error ("device",
+      "00000000-0000-0000-0000-000000000000", &domain, &code);
+
+  fail_unless (domain == GST_RESOURCE_ERROR);
+  fail_unless_equals_int (code, GST_RESOURCE_ERROR_NOT_FOUND);
+  fail_unless (strstr (text, "Create the mdev") != NULL, "%s", text);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_error_permission)
+{
+  GQuark domain;
+  gint code;
+  g_autofree gchar *text = NULL;
+
+  vfio_emu_set_group_open_errno (GROUP, EACCES);
+  text = start_error ("device", UUID, &domain, &code);
+  fail_unless_equals_int (code, GST_RESOURCE_ERROR_NOT_AUTHORIZED);
+  fail_unless (strstr (text, "/dev/vfio/42") != NULL, "%s", text);
+  fail_unless (strstr (text, "udev") != NULL, "%s", text);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_error_busy)
+{
+  gint code;
+  g_autofree gchar *text = NULL;
+
+  vfio_emu_set_group_open_errno (GROUP, EBUSY);
+  text = start_error ("device", UUID, NULL, &code);
+  fail_unless_equals_int (code, GST_RESOURCE_ERROR_BUSY);
+  fail_unless (strstr (text, "device-fd") != NULL, "%s", text);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_error_no_display)
+{
+  gint code;
+  g_autofree gchar *text = NULL;
+
+  vfio_emu_add_mdev ("0b7e1bb4-8c57-4a8e-9e2f-5f7a6c3d2e10", 43,
+      VFIO_EMU_NO_DISPLAY);
+  text = start_error ("device", "0b7e1bb4-8c57-4a8e-9e2f-5f7a6c3d2e10", NULL,
+      &code);
+  fail_unless_equals_int (code, GST_RESOURCE_ERROR_SETTINGS);
+  fail_unless (strstr (text, "has no display") != NULL, "%s", text);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_error_configuration)
+{
+  g_autofree gchar *none = start_error (NULL, NULL, NULL, NULL);
+  g_autofree gchar *garbage = start_error ("device", "not-a-device", NULL,
+      NULL);
+  g_autofree gchar *not_vfio = NULL;
+  gint fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+  g_autofree gchar *fd_str = g_strdup_printf ("%d", fd);
+
+  fail_unless (strstr (none, "No device") != NULL, "%s", none);
+  fail_unless (strstr (garbage, "neither an mdev UUID") != NULL, "%s",
+      garbage);
+  not_vfio = start_error ("device-fd", fd_str, NULL, NULL);
+  fail_unless (strstr (not_vfio, "is not a VFIO device") != NULL, "%s",
+      not_vfio);
+  close (fd);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_error_both_device_and_fd)
+{
+  GstElement *src = gst_element_factory_make ("vfiogfxsrc", NULL);
+  GstBus *bus = attach_bus (src);
+  gint fd = vfio_emu_open_device_fd (dev);
+  g_autofree gchar *text = NULL;
+
+  g_object_set (src, "device", UUID, "device-fd", fd, NULL);
+  fail_unless_equals_int (gst_element_set_state (src, GST_STATE_PAUSED),
+      GST_STATE_CHANGE_FAILURE);
+  text = wait_error (bus, NULL, NULL);
+  fail_unless (text && strstr (text, "set only one") != NULL, "%s", text);
+
+  gst_element_set_state (src, GST_STATE_NULL);
+  gst_object_unref (src);
+  gst_object_unref (bus);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_adopted_fd_stays_open)
+{
+  gint fd = vfio_emu_open_device_fd (dev);
+  GstHarness *h = gst_harness_new_with_padnames ("vfiogfxsrc", NULL, "src");
+  GstBuffer *buf;
+
+  g_object_set (h->element, "device-fd", fd, NULL);
+  gst_harness_use_systemclock (h);
+  gst_harness_set_sink_caps_str (h, FAST_DMABUF);
+  gst_harness_play (h);
+  buf = gst_harness_pull (h);
+  fail_unless (buf != NULL);
+  gst_buffer_unref (buf);
+  gst_harness_teardown (h);
+
+  fail_unless (fcntl (fd, F_GETFD) >= 0, "the adopted fd was closed");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_unplug_mid_stream)
+{
+  GstHarness *h = harness_new (FAST_DMABUF, NULL);
+  GstBus *bus = attach_bus (h->element);
+  g_autofree gchar *text = NULL;
+  gint code;
+
+  gst_harness_play (h);
+  gst_buffer_unref (gst_harness_pull (h));
+  vfio_emu_unplug (dev);
+
+  text = wait_error (bus, NULL, &code);
+  fail_unless (text != NULL, "no error after unplug");
+  fail_unless_equals_int (code, GST_RESOURCE_ERROR_NOT_FOUND);
+  fail_unless (strstr (text, "was removed") != NULL, "%s", text);
+
+  gst_element_set_state (h->element, GST_STATE_NULL);
+  fail_unless_equals_int (vfio_emu_open_fds (), 0);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_unmappable_dmabuf_refuses_sysmem)
+{
+  GstHarness *h;
+  GstBus *bus;
+  g_autofree gchar *text = NULL;
+
+  vfio_emu_set_dmabuf_mmap_fails (dev, TRUE);
+  h = harness_new (FAST_BGRX, NULL);
+  bus = attach_bus (h->element);
+  gst_harness_play (h);
+
+  text = wait_error (bus, NULL, NULL);
+  fail_unless (text != NULL);
+  fail_unless (strstr (text, "vapostproc") != NULL, "%s", text);
+  fail_unless_equals_uint64 (stat_of (h->element, "frames"), 0);
+
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_tiled_refuses_sysmem)
+{
+  GstHarness *h;
+  GstBus *bus;
+  g_autofree gchar *text = NULL;
+
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, I915_FORMAT_MOD_X_TILED, 640,
+      480, 0);
+  h = harness_new (FAST_BGRX, NULL);
+  bus = attach_bus (h->element);
+  gst_harness_play (h);
+
+  text = wait_error (bus, NULL, NULL);
+  fail_unless (text != NULL);
+  fail_unless (strstr (text, "tiled") != NULL, "%s", text);
+
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_rejected_plane_skipped)
+{
+  struct vfio_device_gfx_plane_info bad = {
+    .argsz = sizeof (bad),
+    .drm_format = DRM_FORMAT_XRGB8888,
+    .width = 640,
+    .height = 480,
+    .stride = 100,              /* less than a line */
+    .size = 640 * 480 * 4,
+    .dmabuf_id = 77,
+  };
+  GstHarness *h = harness_new (FAST_DMABUF, NULL);
+  GstBus *bus = attach_bus (h->element);
+  GstMessage *warning;
+
+  gst_harness_play (h);
+  gst_buffer_unref (gst_harness_pull (h));
+
+  vfio_emu_set_raw_plane (dev, &bad, 640 * 480 * 4);
+  warning = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
+      GST_MESSAGE_WARNING);
+  fail_unless (warning != NULL, "no warning for a rejected plane");
+  gst_message_unref (warning);
+  g_usleep (20 * 1000);
+  fail_unless (stat_of (h->element, "rejected-planes") > 0);
+  /* Never exported, never pushed. */
+  fail_unless_equals_int (vfio_emu_ioctl_count (dev,
+          VFIO_DEVICE_GET_GFX_DMABUF), 1);
+
+  vfio_emu_set_raw_plane (dev, NULL, 0);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_no_fd_leak_over_10000_frames)
+{
+  GstHarness *h;
+  guint before = count_open_fds ();
+
+  h = harness_new (FAST_DMABUF, NULL);
+  gst_harness_play (h);
+  for (gint i = 0; i < 10000; i++) {
+    if (i % 100 == 0)
+      vfio_emu_flip (dev);
+    if (i % 2500 == 0)
+      vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR,
+          (i / 2500) % 2 ? 800 : 640, 480, 0);
+    gst_buffer_unref (gst_harness_pull (h));
+  }
+  gst_harness_teardown (h);
+
+  fail_unless_equals_int (vfio_emu_live_dmabufs (dev), 0);
+  fail_unless_equals_int (count_open_fds (), before);
+}
+
+GST_END_TEST;
+
+static Suite *
+vfiogfxsrc_suite (void)
+{
+  Suite *s = suite_create ("vfiogfxsrc");
+  TCase *tc = tcase_create ("general");
+
+  tcase_add_checked_fixture (tc, setup, teardown);
+  tcase_set_timeout (tc, 120);
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_dmabuf_caps_linear);
+  tcase_add_test (tc, test_dmabuf_caps_tiled);
+  tcase_add_test (tc, test_sysmem_zero_copy_pixels);
+  tcase_add_test (tc, test_same_memory_and_one_query_per_tick);
+  tcase_add_test (tc, test_flip_exports_once_per_id);
+  tcase_add_test (tc, test_on_change_pushes_only_flips);
+  tcase_add_test (tc, test_mode_change_renegotiates);
+  tcase_add_test (tc, test_waits_for_display);
+  tcase_add_test (tc, test_display_off_mid_stream_sends_gaps);
+  tcase_add_test (tc, test_state_change_during_wait);
+  tcase_add_test (tc, test_error_missing_device);
+  tcase_add_test (tc, test_error_permission);
+  tcase_add_test (tc, test_error_busy);
+  tcase_add_test (tc, test_error_no_display);
+  tcase_add_test (tc, test_error_configuration);
+  tcase_add_test (tc, test_error_both_device_and_fd);
+  tcase_add_test (tc, test_adopted_fd_stays_open);
+  tcase_add_test (tc, test_unplug_mid_stream);
+  tcase_add_test (tc, test_unmappable_dmabuf_refuses_sysmem);
+  tcase_add_test (tc, test_tiled_refuses_sysmem);
+  tcase_add_test (tc, test_rejected_plane_skipped);
+  tcase_add_test (tc, test_no_fd_leak_over_10000_frames);
+  return s;
+}
+
+GST_CHECK_MAIN (vfiogfxsrc);
