@@ -116,3 +116,38 @@ vfio_launch () {
       "or set GST_PLUGIN_PATH=BUILDDIR/gst/vfiogfxsrc"
   exec gst-launch-1.0 -e "$@" "${PIPELINE[@]}"
 }
+
+# The VA-to-MP4 scripts: vfio_va_mp4 CODEC ENCODER PARSER "$@" records the
+# guest display with ENCODER, zero copy, to an MP4 file.
+vfio_va_mp4 () {
+  local codec=$1 encoder=$2 parser=$3
+  shift 3
+  USAGE="Usage: ${0##*/} [--print-pipeline] [--postproc] DEVICE OUT.mp4 [SECONDS]
+
+Records the guest display as $codec with $encoder, zero copy.
+
+  DEVICE     mdev UUID, /sys/bus/mdev/devices/UUID, or fd:N for an inherited
+             VFIO device fd N
+  OUT.mp4    output file
+  SECONDS    stop after SECONDS * $VFIO_FPS frames (the default framerate);
+             without it, stop with Ctrl-C
+  --postproc put vapostproc before the encoder, for tiled guest framebuffers
+             whose modifier the encoder does not take"
+
+  POSTPROC=()
+  vfio_option () {
+    [ "$1" = --postproc ] && POSTPROC=(vapostproc !)
+  }
+
+  vfio_init "$@"
+  vfio_nargs 2 3
+  local device location num_buffers
+  device=$(vfio_device_prop "${ARGS[0]}")
+  location=$(vfio_quote "${ARGS[1]}")
+  num_buffers=$(vfio_num_buffers "${ARGS[2]:-}")
+
+  PIPELINE=(vfiogfxsrc "$device" ${num_buffers:+"$num_buffers"} !
+    "${POSTPROC[@]}" "$encoder" ! "$parser" ! mp4mux !
+    filesink "location=$location")
+  vfio_launch
+}
