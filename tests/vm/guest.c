@@ -23,10 +23,16 @@
  *   flip N            draw frame N into the other buffer, then pan to it
  *                     (mbochs: the plane gets a second dma-buf id)
  *   fill RRGGBB       fill the shown buffer with one colour
+ *   scene N           draw frame N of the demo scene into the shown buffer:
+ *                     scrolling colour bars, a bouncing square, the frame
+ *                     number and the mode in big digits
  *   blank, unblank    disable and enable the display (mbochs)
- *   animate N COUNT FPS [flip]
- *                     draw (or flip) frames N .. N+COUNT-1 at FPS
+ *   animate N COUNT FPS [flip] [scene]
+ *                     draw (or flip) frames N .. N+COUNT-1 at FPS, test
+ *                     patterns or scenes
  *   sleep SECONDS     wait (ends early when CMD exits)
+ *   await FILE        wait until FILE exists, e.g. until CMD says that it
+ *                     is ready (ends early when CMD exits; fails after 60 s)
  *   query             QUERY_GFX_PLANE only, printed
  *   probe [N]         query, export the dma-buf once per id, mmap it, print
  *                     everything; with N, check that it shows frame N.
@@ -427,12 +433,112 @@ paint (Guest * g, uint32_t * pixels, uint32_t frame, bool solid,
   }
 }
 
+/* 3x5 glyphs of the digits and 'x', a row of 3 bits per line (MSB left) */
+static const uint16_t glyphs[11] = {
+  075557, 026227, 071747, 071717, 055711, 074717, 074757, 071111, 075757,
+  075717, 005250,
+};
+
 static void
-draw (Guest * g, uint32_t frame)
+fill_rect (Guest * g, uint32_t * pixels, int x0, int y0, int w, int h,
+    uint32_t colour)
 {
-  paint (g, buffer (g, g->front), frame, false, 0);
-  event ("draw frame=%u size=%ux%u buffer=%u", frame, g->width, g->height,
-      g->front);
+  int x, y, x1 = x0 + w, y1 = y0 + h;
+
+  x0 = x0 < 0 ? 0 : x0;
+  y0 = y0 < 0 ? 0 : y0;
+  x1 = x1 > (int) g->width ? (int) g->width : x1;
+  y1 = y1 > (int) g->height ? (int) g->height : y1;
+  for (y = y0; y < y1; y++)
+    for (x = x0; x < x1; x++)
+      pixels[y * (g->stride / 4) + x] = colour;
+}
+
+/* Draws TEXT (digits and 'x') at x0, y0 with S-pixel dots; returns the
+ * width drawn. */
+static int
+draw_text (Guest * g, uint32_t * pixels, int x0, int y0, int s,
+    const char *text, uint32_t colour)
+{
+  int i, row, col, bits, x = x0;
+
+  for (i = 0; text[i]; i++, x += 4 * s) {
+    bits = text[i] == 'x' ? glyphs[10] : glyphs[(text[i] - '0') % 10];
+    for (row = 0; row < 5; row++)
+      for (col = 0; col < 3; col++)
+        if (bits >> (3 * (4 - row) + (2 - col)) & 1)
+          fill_rect (g, pixels, x + col * s, y0 + row * s, s, s, colour);
+  }
+  return x - x0;
+}
+
+/* Position on a path of LEN pixels that bounces back and forth. */
+static int
+bounce (uint32_t t, int len)
+{
+  if (len <= 0)
+    return 0;
+  t %= 2 * len;
+  return t < (uint32_t) len ? (int) t : 2 * len - (int) t;
+}
+
+/* The demo scene: something that visibly moves and tells frames and modes
+ * apart. Whole rows are copied, so a frame costs little more than a
+ * memcpy of the buffer even under TCG. */
+static void
+paint_scene (Guest * g, uint32_t * pixels, uint32_t frame)
+{
+  static const uint32_t bars[8] = {
+    0xc0c0c0, 0xc0c000, 0x00c0c0, 0x00c000, 0xc000c0, 0xc00000, 0x0000c0,
+    0x202020,
+  };
+  uint32_t w = g->width, h = g->height, pitch = g->stride / 4, x, y;
+  uint32_t band = h * 2 / 3, shift = frame * 4;
+  int s = h / 96 > 1 ? h / 96 : 1, size = h / 6, tw;
+  char text[32];
+
+  /* Colour bars scrolling left, then a dark band with a ramp. */
+  for (x = 0; x < w; x++)
+    pixels[x] = bars[((x + shift) * 8 / w) % 8];
+  for (y = 1; y < band; y++)
+    memcpy (pixels + y * pitch, pixels, w * 4);
+  for (x = 0; x < w; x++)
+    pixels[band * pitch + x] = (x * 128 / w) * 0x010101;
+  for (y = band + 1; y < h; y++)
+    memcpy (pixels + y * pitch, pixels + band * pitch, w * 4);
+
+  /* A square bouncing around the whole screen. */
+  fill_rect (g, pixels, bounce (frame * 9, w - size), bounce (frame * 5,
+          h - size), size, size, 0xff2020);
+  fill_rect (g, pixels, bounce (frame * 9, w - size) + s, bounce (frame * 5,
+          h - size) + s, size - 2 * s, size - 2 * s, 0xffffff);
+
+  /* The frame number and the mode, in a black box. */
+  snprintf (text, sizeof text, "%04u", frame % 10000);
+  fill_rect (g, pixels, 0, 0, 4 * s * 14 + 2 * s, 7 * s, 0);
+  tw = draw_text (g, pixels, s, s, s, text, 0xffffff);
+  snprintf (text, sizeof text, "%ux%u", w, h);
+  draw_text (g, pixels, s + tw + 2 * s, s, s, text, 0x40ff40);
+  /* A progress bar of the second (30 frames) along the bottom. */
+  fill_rect (g, pixels, 0, h - 2 * s, (frame % 30 + 1) * w / 30, 2 * s,
+      0xffff00);
+}
+
+static void
+render (Guest * g, uint32_t * pixels, uint32_t frame, bool scene)
+{
+  if (scene)
+    paint_scene (g, pixels, frame);
+  else
+    paint (g, pixels, frame, false, 0);
+}
+
+static void
+draw (Guest * g, uint32_t frame, bool scene)
+{
+  render (g, buffer (g, g->front), frame, scene);
+  event ("%s frame=%u size=%ux%u buffer=%u", scene ? "scene" : "draw", frame,
+      g->width, g->height, g->front);
 }
 
 static void
@@ -446,13 +552,13 @@ fill (Guest * g, uint32_t colour)
 /* Double buffering: each buffer is a distinct mbochs mode (its offset
  * differs), so the plane alternates between two dma-buf ids. */
 static void
-flip (Guest * g, uint32_t frame)
+flip (Guest * g, uint32_t frame, bool scene)
 {
   unsigned back = !g->front;
 
   if (g->kind == KIND_MDPY)
     fail ("mdpy cannot pan: use draw");
-  paint (g, buffer (g, back), frame, false, 0);
+  render (g, buffer (g, back), frame, scene);
   vbe_write (g, VBE_Y_OFFSET, back * g->height);
   g->front = back;
   event ("flip frame=%u size=%ux%u buffer=%u", frame, g->width, g->height,
@@ -781,6 +887,20 @@ wait_child (Guest * g, uint64_t deadline)
   return true;
 }
 
+static void
+await_file (Guest * g, const char *path)
+{
+  uint64_t deadline = now_ns () + 60 * (uint64_t) 1000000000u;
+
+  while (access (path, F_OK) != 0) {
+    if (now_ns () > deadline)
+      fail ("await: no %s after 60 s", path);
+    if (wait_child (g, now_ns () + 20000000u))
+      return;
+  }
+  event ("await %s", path);
+}
+
 static uint32_t
 parse_uint (const char *s, int base)
 {
@@ -824,11 +944,18 @@ animate (Guest * g, Command * c, bool dry)
   uint32_t first = parse_uint (c->argv[1], 0), count =
       parse_uint (c->argv[2], 0), i;
   double fps = parse_seconds (c->argv[3]);
-  bool flipping = c->argc == 5;
+  bool flipping = false, scene = false;
   uint64_t start, period;
+  int a;
 
-  if (flipping && strcmp (c->argv[4], "flip"))
-    fail ("animate: the 4th argument can only be 'flip'");
+  for (a = 4; a < c->argc; a++) {
+    if (!strcmp (c->argv[a], "flip"))
+      flipping = true;
+    else if (!strcmp (c->argv[a], "scene"))
+      scene = true;
+    else
+      fail ("animate: '%s' is neither 'flip' nor 'scene'", c->argv[a]);
+  }
   if (fps <= 0)
     fail ("animate: FPS must be positive");
   if (dry)
@@ -839,9 +966,9 @@ animate (Guest * g, Command * c, bool dry)
     if (i > 0 && wait_child (g, start + i * period))
       return;
     if (flipping)
-      flip (g, first + i);
+      flip (g, first + i, scene);
     else
-      draw (g, first + i);
+      draw (g, first + i, scene);
   }
 }
 
@@ -889,7 +1016,7 @@ execute (Guest * g, Command * c, bool dry)
   int i;
 
   if (!dry && strcmp (op, "echo") && strcmp (op, "sleep") &&
-      strcmp (op, "verify"))
+      strcmp (op, "verify") && strcmp (op, "await"))
     ensure_device (g);
 
 #define ARGS(min, max) \
@@ -903,15 +1030,16 @@ execute (Guest * g, Command * c, bool dry)
     h = parse_uint (c->argv[2], 0);
     if (!dry)
       set_mode (g, w, h);
-  } else if (!strcmp (op, "draw") || !strcmp (op, "flip")) {
+  } else if (!strcmp (op, "draw") || !strcmp (op, "flip") ||
+      !strcmp (op, "scene")) {
     uint32_t n;
 
     ARGS (1, 1);
     n = parse_uint (c->argv[1], 0);
-    if (!dry && op[0] == 'd')
-      draw (g, n);
+    if (!dry && op[0] == 'f')
+      flip (g, n, false);
     else if (!dry)
-      flip (g, n);
+      draw (g, n, op[0] == 's');
   } else if (!strcmp (op, "fill")) {
     uint32_t colour;
 
@@ -924,7 +1052,7 @@ execute (Guest * g, Command * c, bool dry)
     if (!dry)
       set_enabled (g, op[0] == 'u');
   } else if (!strcmp (op, "animate")) {
-    ARGS (3, 4);
+    ARGS (3, 5);
     animate (g, c, dry);
   } else if (!strcmp (op, "sleep")) {
     double s;
@@ -933,6 +1061,10 @@ execute (Guest * g, Command * c, bool dry)
     s = parse_seconds (c->argv[1]);
     if (!dry)
       wait_child (g, now_ns () + (uint64_t) (s * 1e9) + 1);
+  } else if (!strcmp (op, "await")) {
+    ARGS (1, 1);
+    if (!dry)
+      await_file (g, c->argv[1]);
   } else if (!strcmp (op, "query")) {
     ARGS (0, 0);
     if (!dry)
@@ -1136,7 +1268,7 @@ main (int argc, char **argv)
   ensure_device (&g);
   if (g.kind == KIND_MBOCHS || mode_given)
     set_mode (&g, width, height);
-  draw (&g, 0);
+  draw (&g, 0, false);
   spawn (&g, cmd);
   run_script (&g, cmds, n, true);
   if (g.child > 0)

@@ -29,7 +29,7 @@ typedef struct
  * @edid_size: size of the current blob
  * @max_xres: largest width the device can show (0: no limit given)
  * @max_yres: largest height the device can show (0: no limit given)
- * @link_state: 1 up, 2 down
+ * @link_state: 1 up, 2 down (mbochs starts at 0: never set by a VMM)
  */
 typedef struct
 {
