@@ -59,6 +59,23 @@ validate_size (const GstVfioPlane * plane, GError ** error)
   return TRUE;
 }
 
+/* Pixels a line holds. Packed 4:2:2 pixels come in pairs (Y0 U Y1 V): a
+ * line of an odd width still ends with a whole pair, and GStreamer's unpack
+ * functions and importers read it. */
+static guint64
+line_pixels (const GstVfioPlane * plane)
+{
+  switch (plane->fourcc) {
+    case DRM_FORMAT_YUYV:
+    case DRM_FORMAT_UYVY:
+    case DRM_FORMAT_YVYU:
+    case DRM_FORMAT_VYUY:
+      return GST_ROUND_UP_2 ((guint64) plane->width);
+    default:
+      return plane->width;
+  }
+}
+
 static gboolean
 validate_layout (const GstVfioPlane * plane, const GstVfioFormatInfo * info,
     GError ** error)
@@ -71,7 +88,7 @@ validate_layout (const GstVfioPlane * plane, const GstVfioFormatInfo * info,
     return reject (error, "unknown modifier 0x%016" G_GINT64_MODIFIER "x",
         plane->modifier);
 
-  min_stride = (guint64) plane->width * info->bytes_per_pixel;
+  min_stride = line_pixels (plane) * info->bytes_per_pixel;
   if (plane->stride < min_stride)
     return reject (error, "stride %u is less than %" G_GUINT64_FORMAT
         " for %u pixels", plane->stride, min_stride, plane->width);

@@ -275,6 +275,33 @@ GST_START_TEST (test_stride_less_than_line)
 
 GST_END_TEST;
 
+/* Packed 4:2:2 pixels come in pairs: a line of an odd width ends with a
+ * whole pair, which GStreamer's unpack (videoconvert) and importers read.
+ * 33x17 YUYV with stride 66 and size 1122 used to pass, and the last
+ * line's read ended 2 bytes past the plane (tests/fuzz/fuzz_plane's seed
+ * regress-yuyv-odd-width). */
+GST_START_TEST (test_stride_packed_422_odd_width)
+{
+  const guint32 fourccs[] = { DRM_FORMAT_YUYV, DRM_FORMAT_UYVY,
+    DRM_FORMAT_YVYU, DRM_FORMAT_VYUY
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (fourccs); i++) {
+    GstVfioPlane plane = make_plane (fourccs[i], DRM_FORMAT_MOD_LINEAR, 33,
+        17, 34 * 2, 34 * 2 * 17);
+
+    assert_valid (&plane);
+    plane.stride = 33 * 2 + 1;
+    plane.size = plane.stride * 17;
+    assert_rejected (&plane, "stride");
+    plane.stride = 33 * 2;
+    plane.size = plane.stride * 17;
+    assert_rejected (&plane, "stride");
+  }
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_stride_over_max)
 {
   GstVfioPlane plane = make_plane (DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR,
@@ -615,6 +642,7 @@ vfioplane_suite (void)
   tcase_add_test (tc, test_c8_needs_palette);
   tcase_add_test (tc, test_unknown_modifier);
   tcase_add_test (tc, test_stride_less_than_line);
+  tcase_add_test (tc, test_stride_packed_422_odd_width);
   tcase_add_test (tc, test_stride_over_max);
   tcase_add_test (tc, test_tiled_stride_multiple);
   tcase_add_test (tc, test_size_less_than_lines);
