@@ -252,6 +252,10 @@ query_plane (GstVfioGfxSrc * self, GstVfioPlane * plane)
       GST_DEBUG_OBJECT (self, "%s", error->message);
       return PLANE_SKIP;
     }
+    if (g_error_matches (error, GST_VFIO_ERROR, GST_VFIO_ERROR_REJECTED)) {
+      note_rejected (self, error);
+      return PLANE_SKIP;
+    }
     post_vfio_error (self, error);
     return PLANE_ERROR;
   }

@@ -503,7 +503,8 @@ plane_from_info (GstVfioPlane * plane, GstVfioPlaneKind kind,
  * @plane: (out caller-allocates): the answer; @plane->present is %FALSE when
  *   the display is off
  * @error: %GST_VFIO_ERROR_TRANSIENT (try again next tick),
- *   %GST_VFIO_ERROR_DEVICE_GONE or %GST_VFIO_ERROR_FAILED
+ *   %GST_VFIO_ERROR_REJECTED (the device cannot describe what the guest
+ *   shows: skip it), %GST_VFIO_ERROR_DEVICE_GONE or %GST_VFIO_ERROR_FAILED
  *
  * One VFIO_DEVICE_QUERY_GFX_PLANE, repeated once on a transient failure.
  * The values are not validated: see gst_vfio_plane_validate().
@@ -551,12 +552,28 @@ gst_vfio_device_query_plane (GstVfioDevice * self, GstVfioPlaneKind kind,
     g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_TRANSIENT,
         "Querying the plane of %s failed: %s", self->description,
         g_strerror (err));
+  } else if (err == EINVAL || err == EFAULT) {
+    /* GVT-g's answer to a plane it cannot decode: a format it does not
+     * know, a zero size, a surface outside the guest's aperture
+     * (vgpu_get_plane_info() in drivers/gpu/drm/i915/gvt/dmabuf.c). The
+     * guest's doing, like an invalid plane: skipped, not fatal. */
+    g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_REJECTED,
+        "%s cannot describe the guest's plane: %s", self->description,
+        g_strerror (err));
   } else {
     g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_FAILED,
         "Querying the plane of %s failed: %s", self->description,
         g_strerror (err));
   }
   return FALSE;
+}
+
+/* The id went away between the query and the export: mbochs answers
+ * ENOENT, GVT-g EINVAL (intel_vgpu_get_dmabuf()). */
+static gboolean
+is_stale_id (gint err)
+{
+  return err == ENOENT || err == EINVAL;
 }
 
 /**
@@ -588,7 +605,7 @@ gst_vfio_device_export_dmabuf (GstVfioDevice * self, guint32 dmabuf_id,
     set_gone_error (self, error);
   else
     g_set_error (error, GST_VFIO_ERROR,
-        is_transient (err) || err == ENOENT ? GST_VFIO_ERROR_TRANSIENT :
+        is_transient (err) || is_stale_id (err) ? GST_VFIO_ERROR_TRANSIENT :
         GST_VFIO_ERROR_FAILED, "Exporting dma-buf %u of %s failed: %s",
         dmabuf_id, self->description, g_strerror (err));
   return -1;
@@ -612,7 +629,8 @@ get_region_info_raw (GstVfioDevice * self, guint index, GError ** error)
       if (device_is_gone (self, err))
         set_gone_error (self, error);
       else
-        g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_FAILED,
+        g_set_error (error, GST_VFIO_ERROR, is_transient (err) ?
+            GST_VFIO_ERROR_TRANSIENT : GST_VFIO_ERROR_FAILED,
             "Could not get region %u of %s: %s", index, self->description,
             g_strerror (err));
       return NULL;

@@ -63,6 +63,15 @@ attach_bus (GstElement * element)
   return bus;
 }
 
+/* Queued messages hold the element, which holds the bus: flushing them
+ * lets both go. */
+static void
+release_bus (GstBus * bus)
+{
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (bus);
+}
+
 static guint64
 stat_of (GstElement * element, const gchar * name)
 {
@@ -442,7 +451,7 @@ GST_START_TEST (test_waits_for_display)
   gst_buffer_unref (buf);
 
   gst_harness_teardown (h);
-  gst_object_unref (bus);
+  release_bus (bus);
 }
 
 GST_END_TEST;
@@ -470,7 +479,7 @@ GST_START_TEST (test_display_off_mid_stream_sends_gaps)
   vfio_emu_set_blank (dev, FALSE);
   fail_unless (signal_present (bus));
   gst_harness_teardown (h);
-  gst_object_unref (bus);
+  release_bus (bus);
 }
 
 GST_END_TEST;
@@ -491,7 +500,7 @@ GST_START_TEST (test_state_change_during_wait)
       GST_STATE_CHANGE_SUCCESS);
   fail_unless_equals_int (vfio_emu_open_fds (), 0);
   gst_harness_teardown (h);
-  gst_object_unref (bus);
+  release_bus (bus);
 }
 
 GST_END_TEST;
@@ -515,7 +524,7 @@ start_error (const gchar * prop, const gchar * value, GQuark * domain,
 
   gst_element_set_state (src, GST_STATE_NULL);
   gst_object_unref (src);
-  gst_object_unref (bus);
+  release_bus (bus);
   return text;
 }
 
@@ -611,7 +620,7 @@ GST_START_TEST (test_error_both_device_and_fd)
 
   gst_element_set_state (src, GST_STATE_NULL);
   gst_object_unref (src);
-  gst_object_unref (bus);
+  release_bus (bus);
 }
 
 GST_END_TEST;
@@ -655,7 +664,7 @@ GST_START_TEST (test_unplug_mid_stream)
   gst_element_set_state (h->element, GST_STATE_NULL);
   fail_unless_equals_int (vfio_emu_open_fds (), 0);
   gst_harness_teardown (h);
-  gst_object_unref (bus);
+  release_bus (bus);
 }
 
 GST_END_TEST;
@@ -677,7 +686,7 @@ GST_START_TEST (test_unmappable_dmabuf_refuses_sysmem)
   fail_unless_equals_uint64 (stat_of (h->element, "frames"), 0);
 
   gst_harness_teardown (h);
-  gst_object_unref (bus);
+  release_bus (bus);
 }
 
 GST_END_TEST;
@@ -699,7 +708,7 @@ GST_START_TEST (test_tiled_refuses_sysmem)
   fail_unless (strstr (text, "tiled") != NULL, "%s", text);
 
   gst_harness_teardown (h);
-  gst_object_unref (bus);
+  release_bus (bus);
 }
 
 GST_END_TEST;
@@ -735,7 +744,7 @@ GST_START_TEST (test_rejected_plane_skipped)
 
   vfio_emu_set_raw_plane (dev, NULL, 0);
   gst_harness_teardown (h);
-  gst_object_unref (bus);
+  release_bus (bus);
 }
 
 GST_END_TEST;

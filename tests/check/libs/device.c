@@ -238,7 +238,7 @@ GST_START_TEST (test_open_garbage)
     "4b20d080-1b54-4048-85b3",
     "4b20d080-1b54-4048-85b3-a6a62d165c01x",
     "../../etc/passwd",
-    "sys/bus/mdev/devices/" UUID,
+    ("sys/bus/mdev/devices/" UUID),
   };
 
   vfio_emu_add_mdev (UUID, GROUP, VFIO_EMU_DMABUF);
@@ -767,13 +767,40 @@ GST_START_TEST (test_query_failed)
 
   fail_unless (gst_vfio_device_probe_planes (device, NULL));
   before = vfio_emu_ioctl_count (dev, VFIO_DEVICE_QUERY_GFX_PLANE);
-  vfio_emu_fail_ioctl (dev, VFIO_DEVICE_QUERY_GFX_PLANE, EFAULT, 1, 1);
+  vfio_emu_fail_ioctl (dev, VFIO_DEVICE_QUERY_GFX_PLANE, EIO, 1, 1);
   fail_if (gst_vfio_device_query_plane (device, GST_VFIO_PLANE_PRIMARY,
           &plane, &error));
   assert_error (error, GST_VFIO_ERROR_FAILED, NULL);
   g_clear_error (&error);
   fail_unless_equals_int (vfio_emu_ioctl_count (dev,
           VFIO_DEVICE_QUERY_GFX_PLANE), before + 1);
+  gst_object_unref (device);
+}
+
+GST_END_TEST;
+
+/* GVT-g answers EINVAL or EFAULT for a plane the guest set up in a way it
+ * cannot decode: the guest's doing, rejected like an invalid plane. */
+GST_START_TEST (test_query_undecodable)
+{
+  VfioEmuDevice *dev;
+  GstVfioDevice *device = open_mbochs (&dev);
+  const gint errs[] = { EINVAL, EFAULT };
+  GstVfioPlane plane;
+  GError *error = NULL;
+
+  fail_unless (gst_vfio_device_probe_planes (device, NULL));
+  for (guint i = 0; i < G_N_ELEMENTS (errs); i++) {
+    vfio_emu_fail_ioctl (dev, VFIO_DEVICE_QUERY_GFX_PLANE, errs[i], 1, 1);
+    fail_if (gst_vfio_device_query_plane (device, GST_VFIO_PLANE_PRIMARY,
+            &plane, &error));
+    assert_error (error, GST_VFIO_ERROR_REJECTED, SYSFS_PATH, NULL);
+    g_clear_error (&error);
+    fail_if (plane.present);
+  }
+  fail_unless (gst_vfio_device_query_plane (device, GST_VFIO_PLANE_PRIMARY,
+          &plane, &error));
+  fail_unless (plane.present);
   gst_object_unref (device);
 }
 
@@ -876,6 +903,12 @@ GST_START_TEST (test_export_unknown_id)
 
   fail_unless (gst_vfio_device_export_dmabuf (device, 99, &error) < 0);
   assert_error (error, GST_VFIO_ERROR_TRANSIENT, "99", NULL);
+  g_clear_error (&error);
+
+  /* GVT-g says EINVAL for the same. */
+  vfio_emu_fail_ioctl (dev, VFIO_DEVICE_GET_GFX_DMABUF, EINVAL, 1, 1);
+  fail_unless (gst_vfio_device_export_dmabuf (device, 1, &error) < 0);
+  assert_error (error, GST_VFIO_ERROR_TRANSIENT, NULL);
   g_clear_error (&error);
   fail_unless_equals_int (vfio_emu_live_dmabufs (dev), 0);
   gst_object_unref (device);
@@ -1049,6 +1082,7 @@ vfiodevice_suite (void)
   tcase_add_test (tc_query, test_query_enomem_once);
   tcase_add_test (tc_query, test_query_enomem_twice);
   tcase_add_test (tc_query, test_query_failed);
+  tcase_add_test (tc_query, test_query_undecodable);
   tcase_add_test (tc_query, test_unplug);
   tcase_add_test (tc_query, test_unplug_before_probe);
   tcase_add_test (tc_query, test_export_dmabuf);
