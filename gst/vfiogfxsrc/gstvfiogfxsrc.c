@@ -92,6 +92,7 @@ struct _GstVfioGfxSrc
   GstClockTime frame_duration;
   guint32 last_id;
   gboolean pushed_any;
+  GstVfioGfxSrcCaptureMode streaming_mode;      /* capture_mode at start */
   gint signal_present;          /* -1 unknown */
   gint64 last_reject_warning;
   GstVfioTicker ticker;
@@ -172,20 +173,24 @@ post_vfio_error (GstVfioGfxSrc * self, GError * error)
 
 /* ---- stats and messages ---- */
 
-#define STATS_ADD(self, field, n) G_STMT_START { \
-  GST_OBJECT_LOCK (self); \
-  (self)->stats.field += (n); \
-  GST_OBJECT_UNLOCK (self); \
-} G_STMT_END
+/* Counters are written by the streaming thread and read by any: atomics
+ * rather than the object lock on every frame. */
+#define STATS_ADD(self, field, n) \
+  __atomic_fetch_add (&(self)->stats.field, (n), __ATOMIC_RELAXED)
+#define STATS_GET(self, field) \
+  __atomic_load_n (&(self)->stats.field, __ATOMIC_RELAXED)
 
 static GstStructure *
 stats_to_structure (GstVfioGfxSrc * self)
 {
-  GstVfioGfxSrcStats s;
-
-  GST_OBJECT_LOCK (self);
-  s = self->stats;
-  GST_OBJECT_UNLOCK (self);
+  GstVfioGfxSrcStats s = {
+    .queries = STATS_GET (self, queries),
+    .exports = STATS_GET (self, exports),
+    .frames = STATS_GET (self, frames),
+    .renegotiations = STATS_GET (self, renegotiations),
+    .rejected_planes = STATS_GET (self, rejected_planes),
+    .bytes_copied = STATS_GET (self, bytes_copied),
+  };
 
   return gst_structure_new ("vfiogfxsrc-stats",
       "queries", G_TYPE_UINT64, s.queries,
@@ -500,9 +505,17 @@ wrap_memory (GstVfioGfxSrc * self, GstMemory * memory, GstClockTime pts)
 static GstFlowReturn
 wait_for_tick (GstVfioGfxSrc * self, GstClockTime * running_time)
 {
-  GstClock *clock = gst_element_get_clock (GST_ELEMENT (self));
-  GstClockTime base_time = gst_element_get_base_time (GST_ELEMENT (self));
+  GstClock *clock;
+  GstClockTime base_time;
   GstFlowReturn ret;
+
+  /* One lock for both, without the type checks of the getters. */
+  GST_OBJECT_LOCK (self);
+  clock = GST_ELEMENT_CLOCK (self);
+  if (clock)
+    gst_object_ref (clock);
+  base_time = GST_ELEMENT_CAST (self)->base_time;
+  GST_OBJECT_UNLOCK (self);
 
   /* Without a pipeline clock, pace on the system clock. */
   if (!clock) {
@@ -525,13 +538,8 @@ push_gap (GstVfioGfxSrc * self, GstClockTime running_time)
 static gboolean
 is_duplicate (GstVfioGfxSrc * self, const GstVfioPlane * plane)
 {
-  GstVfioGfxSrcCaptureMode mode;
-
-  GST_OBJECT_LOCK (self);
-  mode = self->capture_mode;
-  GST_OBJECT_UNLOCK (self);
-
-  return mode == GST_VFIO_GFX_SRC_CAPTURE_ON_CHANGE && self->pushed_any
+  return self->streaming_mode == GST_VFIO_GFX_SRC_CAPTURE_ON_CHANGE
+      && self->pushed_any
       && plane->type == GST_VFIO_PLANE_TYPE_DMABUF && plane->id == self->last_id;
 }
 
@@ -641,6 +649,8 @@ gst_vfio_gfx_src_start (GstBaseSrc * bsrc)
   reset_streaming_state (self);
   GST_OBJECT_LOCK (self);
   memset (&self->stats, 0, sizeof (self->stats));
+  /* capture-mode is mutable in READY only. */
+  self->streaming_mode = self->capture_mode;
   GST_OBJECT_UNLOCK (self);
 
   self->device = open_device (self, &error);

@@ -19,9 +19,20 @@ gst_vfio_ticker_init (GstVfioTicker * ticker)
   ticker->period = GST_SECOND / 60;
 }
 
+/* Drops the periodic id: the next wait starts a new one. */
+static void
+drop_id (GstVfioTicker * ticker)
+{
+  if (ticker->clock_id)
+    gst_clock_id_unref (ticker->clock_id);
+  ticker->clock_id = NULL;
+  gst_clear_object (&ticker->id_clock);
+}
+
 void
 gst_vfio_ticker_clear (GstVfioTicker * ticker)
 {
+  drop_id (ticker);
   g_mutex_clear (&ticker->lock);
 }
 
@@ -34,6 +45,7 @@ gst_vfio_ticker_restart (GstVfioTicker * ticker, GstClockTime period)
   g_mutex_lock (&ticker->lock);
   ticker->period = period;
   ticker->started = FALSE;
+  drop_id (ticker);
   g_mutex_unlock (&ticker->lock);
 }
 
@@ -45,30 +57,40 @@ running_time_now (GstClock * clock, GstClockTime base_time)
   return now > base_time ? now - base_time : 0;
 }
 
-/* The running time the next tick is due at; called with the lock. */
-static GstClockTime
-next_due (GstVfioTicker * ticker, GstClockTime now)
+/* One periodic id per grid: a tick costs one wait, no allocation and no
+ * clock read. A new grid starts at tick 0 = now, or at tick n after
+ * skipping late ticks. Called with the lock. */
+static void
+ensure_id (GstVfioTicker * ticker, GstClock * clock, GstClockTime base_time)
 {
-  GstClockTime due;
-
+  if (ticker->clock_id && ticker->id_clock == clock
+      && ticker->id_base == base_time && ticker->started)
+    return;
+  drop_id (ticker);
   if (!ticker->started) {
     ticker->started = TRUE;
-    ticker->first = now;
+    ticker->first = running_time_now (clock, base_time);
     ticker->n = 0;
-    return now;
   }
+  ticker->clock_id = gst_clock_new_periodic_id (clock, base_time +
+      ticker->first + ticker->n * ticker->period, ticker->period);
+  ticker->id_clock = gst_object_ref (clock);
+  ticker->id_base = base_time;
+}
 
-  ticker->n++;
-  due = ticker->first + ticker->n * ticker->period;
-  if (now >= due + ticker->period) {
-    guint64 n = (now - ticker->first) / ticker->period;
-    ticker->skipped += n - ticker->n;
-    GST_DEBUG ("late by %" GST_TIME_FORMAT ": skipping %" G_GUINT64_FORMAT
-        " ticks", GST_TIME_ARGS (now - due), n - ticker->n);
-    ticker->n = n;
-    due = ticker->first + n * ticker->period;
-  }
-  return due;
+/* After the wait of tick n, @late behind it: skips the ticks missed. */
+static void
+advance (GstVfioTicker * ticker, GstClockTime late)
+{
+  guint64 missed = late / ticker->period;
+
+  ticker->n += 1 + missed;
+  if (missed == 0)
+    return;
+  ticker->skipped += missed;
+  GST_DEBUG ("late by %" GST_TIME_FORMAT ": skipping %" G_GUINT64_FORMAT
+      " ticks", GST_TIME_ARGS (late), missed);
+  drop_id (ticker);             /* the id would catch up tick by tick */
 }
 
 /**
@@ -83,28 +105,31 @@ GstFlowReturn
 gst_vfio_ticker_wait (GstVfioTicker * ticker, GstClock * clock,
     GstClockTime base_time, GstClockTime * running_time)
 {
+  GstClockTimeDiff jitter = 0;
+  GstClockTime due, late;
   GstClockID id;
-  GstClockTime due;
 
   g_mutex_lock (&ticker->lock);
   if (ticker->flushing)
     goto flushing;
-
-  due = next_due (ticker, running_time_now (clock, base_time));
-  id = gst_clock_new_single_shot_id (clock, base_time + due);
-  ticker->clock_id = id;
+  ensure_id (ticker, clock, base_time);
+  id = gst_clock_id_ref (ticker->clock_id);
+  due = ticker->first + ticker->n * ticker->period;
   g_mutex_unlock (&ticker->lock);
 
-  gst_clock_id_wait (id, NULL);
+  gst_clock_id_wait (id, &jitter);
 
   g_mutex_lock (&ticker->lock);
-  ticker->clock_id = NULL;
   gst_clock_id_unref (id);
   if (ticker->flushing)
     goto flushing;
+  late = MAX (jitter, 0);
+  advance (ticker, late);
   g_mutex_unlock (&ticker->lock);
 
-  *running_time = running_time_now (clock, base_time);
+  /* The wait has read the clock: the tick ended when it was due, or as
+   * late as the jitter says. */
+  *running_time = due + late;
   return GST_FLOW_OK;
 
 flushing:
@@ -122,10 +147,13 @@ gst_vfio_ticker_unlock (GstVfioTicker * ticker)
   g_mutex_unlock (&ticker->lock);
 }
 
+/* An unscheduled id stays unscheduled: the next wait makes a new one on the
+ * same grid. */
 void
 gst_vfio_ticker_unlock_stop (GstVfioTicker * ticker)
 {
   g_mutex_lock (&ticker->lock);
   ticker->flushing = FALSE;
+  drop_id (ticker);
   g_mutex_unlock (&ticker->lock);
 }

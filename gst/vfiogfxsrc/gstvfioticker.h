@@ -11,7 +11,9 @@ G_BEGIN_DECLS
 typedef struct
 {
   GMutex lock;
-  GstClockID clock_id;
+  GstClockID clock_id;          /* periodic, on id_clock from id_base */
+  GstClock *id_clock;
+  GstClockTime id_base;
   gboolean flushing;
   gboolean started;
   GstClockTime period;
