@@ -631,7 +631,6 @@ reset_streaming_state (GstVfioGfxSrc * self)
 {
   g_clear_pointer (&self->cache, gst_vfio_dmabuf_cache_free);
   gst_clear_mini_object ((GstMiniObject **) & self->region_memory);
-  gst_clear_object (&self->device);
   memset (&self->plane, 0, sizeof (self->plane));
   self->have_plane = FALSE;
   self->pushed_any = FALSE;
@@ -644,7 +643,6 @@ static gboolean
 gst_vfio_gfx_src_start (GstBaseSrc * bsrc)
 {
   GstVfioGfxSrc *self = GST_VFIO_GFX_SRC (bsrc);
-  g_autoptr (GError) error = NULL;
 
   reset_streaming_state (self);
   GST_OBJECT_LOCK (self);
@@ -653,6 +651,19 @@ gst_vfio_gfx_src_start (GstBaseSrc * bsrc)
   self->streaming_mode = self->capture_mode;
   GST_OBJECT_UNLOCK (self);
 
+  self->cache = gst_vfio_dmabuf_cache_new (self->device,
+      GST_VFIO_DMABUF_CACHE_DEFAULT_SIZE);
+  return TRUE;
+}
+
+/* The device is opened in NULL->READY, as v4l2src does: a failure then
+ * fails the state change with our error alone, where a failing start()
+ * makes GstBaseSrc post a second, generic one. */
+static gboolean
+open_and_probe (GstVfioGfxSrc * self)
+{
+  g_autoptr (GError) error = NULL;
+
   self->device = open_device (self, &error);
   if (!self->device
       || !gst_vfio_device_probe_planes (self->device, &error)) {
@@ -660,12 +671,27 @@ gst_vfio_gfx_src_start (GstBaseSrc * bsrc)
     gst_clear_object (&self->device);
     return FALSE;
   }
-
-  self->cache = gst_vfio_dmabuf_cache_new (self->device,
-      GST_VFIO_DMABUF_CACHE_DEFAULT_SIZE);
   GST_INFO_OBJECT (self, "opened %s",
       gst_vfio_device_get_description (self->device));
   return TRUE;
+}
+
+static GstStateChangeReturn
+gst_vfio_gfx_src_change_state (GstElement * element, GstStateChange transition)
+{
+  GstVfioGfxSrc *self = GST_VFIO_GFX_SRC (element);
+  GstStateChangeReturn ret;
+
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY && !open_and_probe (self))
+    return GST_STATE_CHANGE_FAILURE;
+
+  ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+
+  if (transition == GST_STATE_CHANGE_READY_TO_NULL
+      || (transition == GST_STATE_CHANGE_NULL_TO_READY
+          && ret == GST_STATE_CHANGE_FAILURE))
+    gst_clear_object (&self->device);
+  return ret;
 }
 
 static gboolean
@@ -705,15 +731,20 @@ gst_vfio_gfx_src_query (GstBaseSrc * bsrc, GstQuery * query)
 
 /* ---- GObject ---- */
 
+/* The device is open from READY on: device and device-fd change in NULL
+ * only, the capture mode in READY too. */
 static gboolean
 check_settable (GstVfioGfxSrc * self, GParamSpec * pspec)
 {
   GstState state = GST_STATE (self);
+  GstState limit = (pspec->flags & GST_PARAM_MUTABLE_READY) ?
+      GST_STATE_READY : GST_STATE_NULL;
 
-  if (state > GST_STATE_READY && !(pspec->flags & GST_PARAM_MUTABLE_PLAYING)) {
-    g_warning ("%s: cannot change '%s' in state %s; set it in READY or "
-        "NULL", GST_OBJECT_NAME (self), pspec->name,
-        gst_element_state_get_name (state));
+  if (state > limit) {
+    g_warning ("%s: cannot change '%s' in state %s; set it in %s",
+        GST_OBJECT_NAME (self), pspec->name,
+        gst_element_state_get_name (state),
+        limit == GST_STATE_READY ? "READY or NULL" : "NULL");
     return FALSE;
   }
   return TRUE;
@@ -783,6 +814,7 @@ gst_vfio_gfx_src_finalize (GObject * object)
   GstVfioGfxSrc *self = GST_VFIO_GFX_SRC (object);
 
   reset_streaming_state (self);
+  gst_clear_object (&self->device);
   gst_vfio_ticker_clear (&self->ticker);
   g_free (self->device_path);
 
@@ -805,8 +837,7 @@ gst_vfio_gfx_src_init (GstVfioGfxSrc * self)
 static void
 install_properties (GObjectClass * gobject_class)
 {
-  const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-      GST_PARAM_MUTABLE_READY;
+  const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS;
 
   /**
    * GstVfioGfxSrc:device:
@@ -838,7 +869,8 @@ install_properties (GObjectClass * gobject_class)
    */
   properties[PROP_CAPTURE_MODE] = g_param_spec_enum ("capture-mode",
       "Capture mode", "When to push frames",
-      GST_TYPE_VFIO_GFX_SRC_CAPTURE_MODE, DEFAULT_CAPTURE_MODE, rw);
+      GST_TYPE_VFIO_GFX_SRC_CAPTURE_MODE, DEFAULT_CAPTURE_MODE,
+      rw | GST_PARAM_MUTABLE_READY);
 
   /**
    * GstVfioGfxSrc:stats:
@@ -876,6 +908,8 @@ gst_vfio_gfx_src_class_init (GstVfioGfxSrcClass * klass)
       "Captures the display of a VM's mediated vGPU (VFIO mdev) as "
       "zero-copy DMABuf frames", "vfiogfxsrc developers");
 
+  element_class->change_state =
+      GST_DEBUG_FUNCPTR (gst_vfio_gfx_src_change_state);
   basesrc_class->start = GST_DEBUG_FUNCPTR (gst_vfio_gfx_src_start);
   basesrc_class->stop = GST_DEBUG_FUNCPTR (gst_vfio_gfx_src_stop);
   basesrc_class->negotiate = GST_DEBUG_FUNCPTR (gst_vfio_gfx_src_negotiate);

@@ -521,6 +521,9 @@ start_error (const gchar * prop, const gchar * value, GQuark * domain,
   text = wait_error (bus, domain, code);
   fail_unless (text != NULL, "no error message");
   GST_INFO ("error: %s", text);
+  /* Ours alone: no generic "failed to start" after it. */
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR) == NULL,
+      "a second error after '%s'", text);
 
   gst_element_set_state (src, GST_STATE_NULL);
   gst_object_unref (src);
