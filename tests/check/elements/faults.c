@@ -304,6 +304,25 @@ run_stop (Run * run)
   drain_events (run);
 }
 
+/* run_init() and a start that must succeed. */
+static void
+run_init_started (Run * run, VfioEmuDevice * dev, const gchar * caps,
+    Stimulus stimulus)
+{
+  run_init (run, dev, caps, stimulus);
+  fail_unless (run_start (run) != GST_STATE_CHANGE_FAILURE);
+}
+
+/* Starts an element (which must succeed), runs it until @done, stops it. */
+static void
+run_until_done (Run * run, VfioEmuDevice * dev, const gchar * caps,
+    Stimulus stimulus, RunDone done)
+{
+  run_init_started (run, dev, caps, stimulus);
+  run_wait (run, done);
+  run_stop (run);
+}
+
 /* Tears the element down and checks that it left nothing open. */
 static void
 run_clear (Run * run)
@@ -423,6 +442,15 @@ typedef struct
 #define FIRST 1, 1
 #define EVERY 1, 0
 #define ALL(o) {o, o, o, o, o, o, o, o, o, o}
+/* The three rows of an ioctl made once, at start (on a dma-buf device):
+ * its 1st, 2nd and every call failing. */
+#define ONCE_AT_START(ioctl, scope, first, second, every) \
+  {#ioctl ", 1st call", VFIO_##ioctl, scope, DMABUF_DEV, FIRST, 0, 0, 0, \
+      ALL (first)}, \
+  {#ioctl ", 2nd call", VFIO_##ioctl, scope, DMABUF_DEV, 2, 1, 0, 0, 0, \
+      ALL (second)}, \
+  {#ioctl ", every call", VFIO_##ioctl, scope, DMABUF_DEV, EVERY, 0, 0, 0, \
+      ALL (every)}
 
 /*
  * Calls the element makes, in order: at start GET_API_VERSION,
@@ -491,42 +519,12 @@ static const FaultCase fault_cases[] = {
 
   /* Container and group ioctls happen once, at start: a 2nd call never
    * comes. Without CHECK_EXTENSION the element takes type1 (not v2). */
-  {"GET_API_VERSION, 1st call", VFIO_GET_API_VERSION,
-      ON_ANY_FD, DMABUF_DEV, FIRST, 0, 0, 0, ALL (FAILS)},
-  {"GET_API_VERSION, 2nd call", VFIO_GET_API_VERSION,
-      ON_ANY_FD, DMABUF_DEV, 2, 1, 0, 0, 0, ALL (RUNS)},
-  {"GET_API_VERSION, every call", VFIO_GET_API_VERSION,
-      ON_ANY_FD, DMABUF_DEV, EVERY, 0, 0, 0, ALL (FAILS)},
-  {"CHECK_EXTENSION, 1st call", VFIO_CHECK_EXTENSION,
-      ON_ANY_FD, DMABUF_DEV, FIRST, 0, 0, 0, ALL (RUNS)},
-  {"CHECK_EXTENSION, 2nd call", VFIO_CHECK_EXTENSION,
-      ON_ANY_FD, DMABUF_DEV, 2, 1, 0, 0, 0, ALL (RUNS)},
-  {"CHECK_EXTENSION, every call", VFIO_CHECK_EXTENSION,
-      ON_ANY_FD, DMABUF_DEV, EVERY, 0, 0, 0, ALL (RUNS)},
-  {"SET_IOMMU, 1st call", VFIO_SET_IOMMU,
-      ON_ANY_FD, DMABUF_DEV, FIRST, 0, 0, 0, ALL (FAILS)},
-  {"SET_IOMMU, 2nd call", VFIO_SET_IOMMU,
-      ON_ANY_FD, DMABUF_DEV, 2, 1, 0, 0, 0, ALL (RUNS)},
-  {"SET_IOMMU, every call", VFIO_SET_IOMMU,
-      ON_ANY_FD, DMABUF_DEV, EVERY, 0, 0, 0, ALL (FAILS)},
-  {"GROUP_GET_STATUS, 1st call", VFIO_GROUP_GET_STATUS,
-      ON_DEVICE, DMABUF_DEV, FIRST, 0, 0, 0, ALL (FAILS)},
-  {"GROUP_GET_STATUS, 2nd call", VFIO_GROUP_GET_STATUS,
-      ON_DEVICE, DMABUF_DEV, 2, 1, 0, 0, 0, ALL (RUNS)},
-  {"GROUP_GET_STATUS, every call", VFIO_GROUP_GET_STATUS,
-      ON_DEVICE, DMABUF_DEV, EVERY, 0, 0, 0, ALL (FAILS)},
-  {"GROUP_SET_CONTAINER, 1st call", VFIO_GROUP_SET_CONTAINER,
-      ON_DEVICE, DMABUF_DEV, FIRST, 0, 0, 0, ALL (FAILS)},
-  {"GROUP_SET_CONTAINER, 2nd call", VFIO_GROUP_SET_CONTAINER,
-      ON_DEVICE, DMABUF_DEV, 2, 1, 0, 0, 0, ALL (RUNS)},
-  {"GROUP_SET_CONTAINER, every call", VFIO_GROUP_SET_CONTAINER,
-      ON_DEVICE, DMABUF_DEV, EVERY, 0, 0, 0, ALL (FAILS)},
-  {"GROUP_GET_DEVICE_FD, 1st call", VFIO_GROUP_GET_DEVICE_FD,
-      ON_DEVICE, DMABUF_DEV, FIRST, 0, 0, 0, ALL (FAILS)},
-  {"GROUP_GET_DEVICE_FD, 2nd call", VFIO_GROUP_GET_DEVICE_FD,
-      ON_DEVICE, DMABUF_DEV, 2, 1, 0, 0, 0, ALL (RUNS)},
-  {"GROUP_GET_DEVICE_FD, every call", VFIO_GROUP_GET_DEVICE_FD,
-      ON_DEVICE, DMABUF_DEV, EVERY, 0, 0, 0, ALL (FAILS)},
+  ONCE_AT_START (GET_API_VERSION, ON_ANY_FD, FAILS, RUNS, FAILS),
+  ONCE_AT_START (CHECK_EXTENSION, ON_ANY_FD, RUNS, RUNS, RUNS),
+  ONCE_AT_START (SET_IOMMU, ON_ANY_FD, FAILS, RUNS, FAILS),
+  ONCE_AT_START (GROUP_GET_STATUS, ON_DEVICE, FAILS, RUNS, FAILS),
+  ONCE_AT_START (GROUP_SET_CONTAINER, ON_DEVICE, FAILS, RUNS, FAILS),
+  ONCE_AT_START (GROUP_GET_DEVICE_FD, ON_DEVICE, FAILS, RUNS, FAILS),
 };
 /* *INDENT-ON* */
 
@@ -646,10 +644,7 @@ GST_START_TEST (test_unmappable_dmabuf_sysmem)
   Run run;
 
   vfio_emu_set_dmabuf_mmap_fails (dev, TRUE);
-  run_init (&run, dev, BGRX_CAPS, NULL);
-  fail_unless (run_start (&run) != GST_STATE_CHANGE_FAILURE);
-  run_wait (&run, has_error);
-  run_stop (&run);
+  run_until_done (&run, dev, BGRX_CAPS, NULL, has_error);
 
   assert_one_error (&run);
   fail_unless (strstr (run.error_text, "vapostproc") != NULL, "%s",
@@ -683,10 +678,7 @@ GST_START_TEST (test_dmabuf_smaller_than_plane)
   Run run;
 
   vfio_emu_set_raw_plane (dev, &liar, 2560 * 240);
-  run_init (&run, dev, DMABUF_CAPS, NULL);
-  fail_unless (run_start (&run) != GST_STATE_CHANGE_FAILURE);
-  run_wait (&run, ticked_100);
-  run_stop (&run);
+  run_until_done (&run, dev, DMABUF_CAPS, NULL, ticked_100);
 
   assert_no_error (&run);
   fail_unless_equals_int (run.buffers, 0);
@@ -710,8 +702,7 @@ GST_START_TEST (test_dmabuf_shrinks_mid_stream)
   VfioEmuDevice *dev = add_device (DMABUF_DEV);
   Run run;
 
-  run_init (&run, dev, DMABUF_CAPS, NULL);
-  fail_unless (run_start (&run) != GST_STATE_CHANGE_FAILURE);
+  run_init_started (&run, dev, DMABUF_CAPS, NULL);
   run_wait (&run, ticked_100);
   {
     const struct vfio_device_gfx_plane_info liar = {
@@ -778,10 +769,7 @@ GST_START_TEST (test_export_storm)
   Run run;
 
   show_id (dev, 999);
-  run_init (&run, dev, DMABUF_CAPS, new_id_stimulus);
-  fail_unless (run_start (&run) != GST_STATE_CHANGE_FAILURE);
-  run_wait (&run, ticked_2000);
-  run_stop (&run);
+  run_until_done (&run, dev, DMABUF_CAPS, new_id_stimulus, ticked_2000);
 
   assert_no_error (&run);
   GST_INFO ("%u buffers, %" G_GUINT64_FORMAT " exports, at most %u live "
@@ -827,10 +815,7 @@ GST_START_TEST (test_mode_storm)
   gint64 start = g_get_monotonic_time ();
   Run run;
 
-  run_init (&run, dev, DMABUF_CAPS, new_mode_stimulus);
-  fail_unless (run_start (&run) != GST_STATE_CHANGE_FAILURE);
-  run_wait (&run, ticked_storm);
-  run_stop (&run);
+  run_until_done (&run, dev, DMABUF_CAPS, new_mode_stimulus, ticked_storm);
 
   assert_no_error (&run);
   renegotiations = stat_of (run.h->element, "renegotiations");
@@ -862,10 +847,7 @@ GST_START_TEST (test_flapping_display)
   VfioEmuDevice *dev = add_device (DMABUF_DEV);
   Run run;
 
-  run_init (&run, dev, DMABUF_CAPS, flap_stimulus);
-  fail_unless (run_start (&run) != GST_STATE_CHANGE_FAILURE);
-  run_wait (&run, ticked_2000);
-  run_stop (&run);
+  run_until_done (&run, dev, DMABUF_CAPS, flap_stimulus, ticked_2000);
 
   assert_no_error (&run);
   GST_INFO ("%" G_GUINT64_FORMAT " ticks: %u buffers, %u gaps, %u signal "
@@ -907,8 +889,7 @@ GST_START_TEST (test_unplug_while_waiting_for_display)
   Run run;
 
   vfio_emu_set_blank (dev, TRUE);
-  run_init (&run, dev, DMABUF_CAPS, NULL);
-  fail_unless (run_start (&run) != GST_STATE_CHANGE_FAILURE);
+  run_init_started (&run, dev, DMABUF_CAPS, NULL);
   run_wait (&run, has_signal);
   vfio_emu_unplug (dev);
   run_wait (&run, has_error);
@@ -951,10 +932,7 @@ GST_START_TEST (test_unplug_mid_stream)
   VfioEmuDevice *dev = add_device (DMABUF_DEV);
   Run run;
 
-  run_init (&run, dev, DMABUF_CAPS, unplug_at_tick_10);
-  fail_unless (run_start (&run) != GST_STATE_CHANGE_FAILURE);
-  run_wait (&run, has_error);
-  run_stop (&run);
+  run_until_done (&run, dev, DMABUF_CAPS, unplug_at_tick_10, has_error);
 
   assert_removed_error (&run);
   fail_unless (run.buffers >= 9 && run.buffers <= 10, "%u", run.buffers);
@@ -978,10 +956,7 @@ GST_START_TEST (test_unplug_while_blank)
   VfioEmuDevice *dev = add_device (DMABUF_DEV);
   Run run;
 
-  run_init (&run, dev, DMABUF_CAPS, blank_then_unplug);
-  fail_unless (run_start (&run) != GST_STATE_CHANGE_FAILURE);
-  run_wait (&run, has_error);
-  run_stop (&run);
+  run_until_done (&run, dev, DMABUF_CAPS, blank_then_unplug, has_error);
 
   assert_removed_error (&run);
   fail_unless (run.gaps >= 4);
@@ -1017,8 +992,7 @@ GST_START_TEST (test_unplug_during_stop)
 
     vfio_emu_reset ();
     dev = add_device (DMABUF_DEV);
-    run_init (&run, dev, DMABUF_CAPS, NULL);
-    fail_unless (run_start (&run) != GST_STATE_CHANGE_FAILURE);
+    run_init_started (&run, dev, DMABUF_CAPS, NULL);
     run_wait (&run, has_10_buffers);
     thread = g_thread_new ("unplug", unplug_thread, &run);
     g_usleep (g_random_int_range (0, 2000));

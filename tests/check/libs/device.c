@@ -37,12 +37,11 @@ teardown (void)
 }
 
 /* @error is in domain GST_VFIO_ERROR with @code, and its message contains
- * each of the NULL-terminated strings that follow. */
+ * each of the NULL-terminated strings in @needles. */
 static void
-assert_error (GError * error, gint code, ...)
+assert_error_valist (GError * error, gint code, va_list needles)
 {
   const gchar *needle;
-  va_list args;
 
   fail_unless (error != NULL, "no error");
   fail_unless (error->domain == GST_VFIO_ERROR, "domain %s: %s",
@@ -51,14 +50,62 @@ assert_error (GError * error, gint code, ...)
       error->message);
   GST_INFO ("error %d: %s", error->code, error->message);
 
-  va_start (args, code);
-  needle = va_arg (args, const gchar *);
-  while (needle) {
-    fail_unless (strstr (error->message, needle) != NULL,
+  while ((needle = va_arg (needles, const gchar *)))
+      fail_unless (strstr (error->message, needle) != NULL,
         "'%s' does not mention '%s'", error->message, needle);
-    needle = va_arg (args, const gchar *);
-  }
+}
+
+/* assert_error_valist() with the strings as arguments. */
+static void
+assert_error (GError * error, gint code, ...)
+{
+  va_list args;
+
+  va_start (args, code);
+  assert_error_valist (error, code, args);
   va_end (args);
+}
+
+/* Opening @device fails with @code and a message that contains each of the
+ * NULL-terminated strings that follow. */
+static void
+assert_open_fails (const gchar * device, gint code, ...)
+{
+  GError *error = NULL;
+  va_list args;
+
+  fail_unless (gst_vfio_device_open (device, &error) == NULL);
+  va_start (args, code);
+  assert_error_valist (error, code, args);
+  va_end (args);
+  g_clear_error (&error);
+}
+
+/* Querying the @kind plane of @device fails with @code and a message that
+ * contains each of the NULL-terminated strings that follow. */
+static void
+assert_query_fails (GstVfioDevice * device, GstVfioPlaneKind kind,
+    GstVfioPlane * plane, gint code, ...)
+{
+  GError *error = NULL;
+  va_list args;
+
+  fail_if (gst_vfio_device_query_plane (device, kind, plane, &error));
+  va_start (args, code);
+  assert_error_valist (error, code, args);
+  va_end (args);
+  g_clear_error (&error);
+}
+
+/* Querying the @kind plane of @device succeeds, without an error. */
+static void
+query_plane (GstVfioDevice * device, GstVfioPlaneKind kind,
+    GstVfioPlane * plane)
+{
+  GError *error = NULL;
+
+  fail_unless (gst_vfio_device_query_plane (device, kind, plane, &error));
+  g_assert_no_error (error);
 }
 
 static GstVfioDevice *
@@ -188,9 +235,7 @@ GST_START_TEST (test_new_from_fd)
   /* Adopting opens nothing. */
   fail_unless_equals_int (vfio_emu_open_fds (), 0);
 
-  fail_unless (gst_vfio_device_query_plane (device, GST_VFIO_PLANE_PRIMARY,
-          &plane, &error));
-  g_assert_no_error (error);
+  query_plane (device, GST_VFIO_PLANE_PRIMARY, &plane);
   fail_unless (plane.present);
   fail_unless_equals_int (plane.width, 640);
 
@@ -210,21 +255,15 @@ GST_END_TEST;
 
 GST_START_TEST (test_open_missing_uuid)
 {
-  GError *error = NULL;
-
   /* No mdev at all, then another one only. */
-  fail_unless (gst_vfio_device_open (UUID, &error) == NULL);
-  assert_error (error, GST_VFIO_ERROR_NOT_FOUND, UUID, "Create the mdev", NULL);
-  g_clear_error (&error);
+  assert_open_fails (UUID, GST_VFIO_ERROR_NOT_FOUND, UUID, "Create the mdev",
+      NULL);
 
   vfio_emu_add_mdev (OTHER_UUID, GROUP, VFIO_EMU_DMABUF);
-  fail_unless (gst_vfio_device_open (UUID, &error) == NULL);
-  assert_error (error, GST_VFIO_ERROR_NOT_FOUND, UUID, "check the UUID", NULL);
-  g_clear_error (&error);
+  assert_open_fails (UUID, GST_VFIO_ERROR_NOT_FOUND, UUID, "check the UUID",
+      NULL);
 
-  fail_unless (gst_vfio_device_open (SYSFS_PATH, &error) == NULL);
-  assert_error (error, GST_VFIO_ERROR_NOT_FOUND, SYSFS_PATH, NULL);
-  g_clear_error (&error);
+  assert_open_fails (SYSFS_PATH, GST_VFIO_ERROR_NOT_FOUND, SYSFS_PATH, NULL);
   fail_unless_equals_int (vfio_emu_open_fds (), 0);
 }
 
@@ -242,15 +281,9 @@ GST_START_TEST (test_open_garbage)
   };
 
   vfio_emu_add_mdev (UUID, GROUP, VFIO_EMU_DMABUF);
-  for (guint i = 0; i < G_N_ELEMENTS (garbage); i++) {
-    GError *error = NULL;
-
-    fail_unless (gst_vfio_device_open (garbage[i], &error) == NULL);
-    assert_error (error, GST_VFIO_ERROR_INVALID_ARGUMENT, "UUID",
-        "/sys/bus/mdev/devices/", NULL);
-    fail_unless (strstr (error->message, garbage[i]) != NULL);
-    g_clear_error (&error);
-  }
+  for (guint i = 0; i < G_N_ELEMENTS (garbage); i++)
+    assert_open_fails (garbage[i], GST_VFIO_ERROR_INVALID_ARGUMENT, "UUID",
+        "/sys/bus/mdev/devices/", garbage[i], NULL);
   fail_unless_equals_int (vfio_emu_open_fds (), 0);
 }
 
@@ -259,17 +292,13 @@ GST_END_TEST;
 /* A directory that exists but has no IOMMU group is not a VFIO device. */
 GST_START_TEST (test_open_not_vfio)
 {
-  GError *error = NULL;
   const gchar *dir = g_get_tmp_dir ();
 
-  fail_unless (gst_vfio_device_open (dir, &error) == NULL);
-  assert_error (error, GST_VFIO_ERROR_INVALID_ARGUMENT, dir,
+  assert_open_fails (dir, GST_VFIO_ERROR_INVALID_ARGUMENT, dir,
       "not a VFIO device", NULL);
-  g_clear_error (&error);
 
-  fail_unless (gst_vfio_device_open ("/nonexistent/mdev", &error) == NULL);
-  assert_error (error, GST_VFIO_ERROR_NOT_FOUND, "/nonexistent/mdev", NULL);
-  g_clear_error (&error);
+  assert_open_fails ("/nonexistent/mdev", GST_VFIO_ERROR_NOT_FOUND,
+      "/nonexistent/mdev", NULL);
   fail_unless_equals_int (vfio_emu_open_fds (), 0);
 }
 
@@ -277,22 +306,16 @@ GST_END_TEST;
 
 GST_START_TEST (test_open_group_eacces)
 {
-  GError *error = NULL;
-
   vfio_emu_add_mdev (UUID, GROUP, VFIO_EMU_DMABUF);
   vfio_emu_set_group_open_errno (GROUP, EACCES);
 
-  fail_unless (gst_vfio_device_open (UUID, &error) == NULL);
-  assert_error (error, GST_VFIO_ERROR_PERMISSION, "/dev/vfio/12",
+  assert_open_fails (UUID, GST_VFIO_ERROR_PERMISSION, "/dev/vfio/12",
       "Permission denied", "udev", NULL);
-  g_clear_error (&error);
   /* The container opened before the group is closed again. */
   fail_unless_equals_int (vfio_emu_open_fds (), 0);
 
   vfio_emu_set_group_open_errno (GROUP, EPERM);
-  fail_unless (gst_vfio_device_open (UUID, &error) == NULL);
-  assert_error (error, GST_VFIO_ERROR_PERMISSION, "/dev/vfio/12", NULL);
-  g_clear_error (&error);
+  assert_open_fails (UUID, GST_VFIO_ERROR_PERMISSION, "/dev/vfio/12", NULL);
 
   /* Granted: it opens. */
   vfio_emu_set_group_open_errno (GROUP, 0);
@@ -304,14 +327,11 @@ GST_END_TEST;
 
 GST_START_TEST (test_open_group_ebusy)
 {
-  GError *error = NULL;
-
   vfio_emu_add_mdev (UUID, GROUP, VFIO_EMU_DMABUF);
   vfio_emu_set_group_open_errno (GROUP, EBUSY);
 
-  fail_unless (gst_vfio_device_open (UUID, &error) == NULL);
-  assert_error (error, GST_VFIO_ERROR_BUSY, "/dev/vfio/12", "device-fd", NULL);
-  g_clear_error (&error);
+  assert_open_fails (UUID, GST_VFIO_ERROR_BUSY, "/dev/vfio/12", "device-fd",
+      NULL);
   fail_unless_equals_int (vfio_emu_open_fds (), 0);
 }
 
@@ -327,9 +347,8 @@ GST_START_TEST (test_open_group_held_by_vm)
   gint vm_fd = vfio_emu_open_device_fd (dev);
 
   fail_unless (vm_fd >= 0);
-  fail_unless (gst_vfio_device_open (UUID, &error) == NULL);
-  assert_error (error, GST_VFIO_ERROR_BUSY, "/dev/vfio/12", "device-fd", NULL);
-  g_clear_error (&error);
+  assert_open_fails (UUID, GST_VFIO_ERROR_BUSY, "/dev/vfio/12", "device-fd",
+      NULL);
   fail_unless_equals_int (vfio_emu_open_fds (), 0);
 
   device = gst_vfio_device_new_from_fd (vm_fd, &error);
@@ -346,13 +365,10 @@ GST_END_TEST;
 GST_START_TEST (test_open_twice)
 {
   GstVfioDevice *device;
-  GError *error = NULL;
 
   vfio_emu_add_mdev (UUID, GROUP, VFIO_EMU_DMABUF);
   device = open_device (UUID);
-  fail_unless (gst_vfio_device_open (UUID, &error) == NULL);
-  assert_error (error, GST_VFIO_ERROR_BUSY, NULL);
-  g_clear_error (&error);
+  assert_open_fails (UUID, GST_VFIO_ERROR_BUSY, NULL);
   fail_unless_equals_int (vfio_emu_open_fds (), 3);
   gst_object_unref (device);
 
@@ -366,15 +382,11 @@ GST_END_TEST;
 
 GST_START_TEST (test_open_group_enoent)
 {
-  GError *error = NULL;
-
   vfio_emu_add_mdev (UUID, GROUP, VFIO_EMU_DMABUF);
   vfio_emu_set_group_open_errno (GROUP, ENOENT);
 
-  fail_unless (gst_vfio_device_open (UUID, &error) == NULL);
-  assert_error (error, GST_VFIO_ERROR_NOT_FOUND, "/dev/vfio/12", "vfio",
+  assert_open_fails (UUID, GST_VFIO_ERROR_NOT_FOUND, "/dev/vfio/12", "vfio",
       "modules", NULL);
-  g_clear_error (&error);
   fail_unless_equals_int (vfio_emu_open_fds (), 0);
 }
 
@@ -383,20 +395,14 @@ GST_END_TEST;
 /* A failure after the group is set up closes everything opened so far. */
 GST_START_TEST (test_open_get_device_fd_fails)
 {
-  GError *error = NULL;
-
   vfio_emu_add_mdev (UUID, GROUP, VFIO_EMU_DMABUF);
   vfio_emu_fail_ioctl (NULL, VFIO_GROUP_GET_DEVICE_FD, EPERM, 1, 1);
 
-  fail_unless (gst_vfio_device_open (UUID, &error) == NULL);
-  assert_error (error, GST_VFIO_ERROR_FAILED, UUID, NULL);
-  g_clear_error (&error);
+  assert_open_fails (UUID, GST_VFIO_ERROR_FAILED, UUID, NULL);
   fail_unless_equals_int (vfio_emu_open_fds (), 0);
 
   vfio_emu_fail_ioctl (NULL, VFIO_SET_IOMMU, ENOMEM, 1, 1);
-  fail_unless (gst_vfio_device_open (UUID, &error) == NULL);
-  assert_error (error, GST_VFIO_ERROR_FAILED, "/dev/vfio/12", NULL);
-  g_clear_error (&error);
+  assert_open_fails (UUID, GST_VFIO_ERROR_FAILED, "/dev/vfio/12", NULL);
   fail_unless_equals_int (vfio_emu_open_fds (), 0);
 }
 
@@ -487,10 +493,8 @@ GST_START_TEST (test_probe_no_display)
   g_clear_error (&error);
 
   /* A query without a probe probes, and fails the same way. */
-  fail_if (gst_vfio_device_query_plane (device, GST_VFIO_PLANE_PRIMARY,
-          &plane, &error));
-  assert_error (error, GST_VFIO_ERROR_NOT_SUPPORTED, NULL);
-  g_clear_error (&error);
+  assert_query_fails (device, GST_VFIO_PLANE_PRIMARY, &plane,
+      GST_VFIO_ERROR_NOT_SUPPORTED, NULL);
   gst_object_unref (device);
 }
 
@@ -526,12 +530,9 @@ GST_START_TEST (test_query_primary)
   VfioEmuDevice *dev;
   GstVfioDevice *device = open_mbochs (&dev);
   GstVfioPlane plane;
-  GError *error = NULL;
 
   /* No explicit probe: the query does it. */
-  fail_unless (gst_vfio_device_query_plane (device, GST_VFIO_PLANE_PRIMARY,
-          &plane, &error));
-  g_assert_no_error (error);
+  query_plane (device, GST_VFIO_PLANE_PRIMARY, &plane);
   fail_unless (plane.present);
   fail_unless_equals_int (plane.kind, GST_VFIO_PLANE_PRIMARY);
   fail_unless_equals_int (plane.type, GST_VFIO_PLANE_TYPE_DMABUF);
@@ -547,15 +548,13 @@ GST_START_TEST (test_query_primary)
 
   /* The other buffer. */
   fail_unless_equals_int (vfio_emu_flip (dev), 2);
-  fail_unless (gst_vfio_device_query_plane (device, GST_VFIO_PLANE_PRIMARY,
-          &plane, &error));
+  query_plane (device, GST_VFIO_PLANE_PRIMARY, &plane);
   fail_unless_equals_int (plane.id, 2);
 
   /* A mode change: new ids, new values. */
   vfio_emu_set_mode (dev, DRM_FORMAT_XBGR8888, I915_FORMAT_MOD_X_TILED, 1920,
       1080, 7680);
-  fail_unless (gst_vfio_device_query_plane (device, GST_VFIO_PLANE_PRIMARY,
-          &plane, &error));
+  query_plane (device, GST_VFIO_PLANE_PRIMARY, &plane);
   fail_unless (plane.present);
   fail_unless_equals_int (plane.fourcc, DRM_FORMAT_XBGR8888);
   fail_unless_equals_uint64 (plane.modifier, I915_FORMAT_MOD_X_TILED);
@@ -588,12 +587,9 @@ GST_START_TEST (test_query_raw_fields)
     .dmabuf_id = 77,
   };
   GstVfioPlane plane;
-  GError *error = NULL;
 
   vfio_emu_set_raw_plane (dev, &info, 16384);
-  fail_unless (gst_vfio_device_query_plane (device, GST_VFIO_PLANE_CURSOR,
-          &plane, &error));
-  g_assert_no_error (error);
+  query_plane (device, GST_VFIO_PLANE_CURSOR, &plane);
   fail_unless (plane.present);
   fail_unless_equals_int (plane.kind, GST_VFIO_PLANE_CURSOR);
   fail_unless_equals_int (plane.fourcc, DRM_FORMAT_ARGB8888);
@@ -608,16 +604,14 @@ GST_START_TEST (test_query_raw_fields)
   fail_unless_equals_int (plane.id, 77);
 
   /* The primary plane still shows the mode. */
-  fail_unless (gst_vfio_device_query_plane (device, GST_VFIO_PLANE_PRIMARY,
-          &plane, &error));
+  query_plane (device, GST_VFIO_PLANE_PRIMARY, &plane);
   fail_unless_equals_int (plane.width, 1024);
   fail_unless_equals_int (plane.id, 1);
 
   /* Unknown hotspot. */
   info.x_hot = info.y_hot = G_MAXUINT32;
   vfio_emu_set_raw_plane (dev, &info, 16384);
-  fail_unless (gst_vfio_device_query_plane (device, GST_VFIO_PLANE_CURSOR,
-          &plane, &error));
+  query_plane (device, GST_VFIO_PLANE_CURSOR, &plane);
   fail_unless_equals_int (plane.x_hot, G_MAXUINT32);
   fail_unless_equals_int (plane.y_hot, G_MAXUINT32);
   gst_object_unref (device);
@@ -643,24 +637,18 @@ GST_START_TEST (test_query_blank)
   VfioEmuDevice *dev;
   GstVfioDevice *device = open_mbochs (&dev);
   GstVfioPlane plane;
-  GError *error = NULL;
 
   vfio_emu_set_blank (dev, TRUE);
-  fail_unless (gst_vfio_device_query_plane (device, GST_VFIO_PLANE_PRIMARY,
-          &plane, &error));
-  g_assert_no_error (error);
+  query_plane (device, GST_VFIO_PLANE_PRIMARY, &plane);
   assert_blank (&plane, GST_VFIO_PLANE_PRIMARY);
   fail_if (gst_vfio_plane_validate (&plane, NULL));
 
   /* mbochs has no cursor: an all-zero answer too. */
   vfio_emu_set_blank (dev, FALSE);
-  fail_unless (gst_vfio_device_query_plane (device, GST_VFIO_PLANE_CURSOR,
-          &plane, &error));
-  g_assert_no_error (error);
+  query_plane (device, GST_VFIO_PLANE_CURSOR, &plane);
   assert_blank (&plane, GST_VFIO_PLANE_CURSOR);
 
-  fail_unless (gst_vfio_device_query_plane (device, GST_VFIO_PLANE_PRIMARY,
-          &plane, &error));
+  query_plane (device, GST_VFIO_PLANE_PRIMARY, &plane);
   fail_unless (plane.present);
   gst_object_unref (device);
 }
@@ -672,13 +660,10 @@ GST_START_TEST (test_query_before_mode)
 {
   GstVfioDevice *device;
   GstVfioPlane plane;
-  GError *error = NULL;
 
   vfio_emu_add_mdev (UUID, GROUP, VFIO_EMU_DMABUF);
   device = open_device (UUID);
-  fail_unless (gst_vfio_device_query_plane (device, GST_VFIO_PLANE_PRIMARY,
-          &plane, &error));
-  g_assert_no_error (error);
+  query_plane (device, GST_VFIO_PLANE_PRIMARY, &plane);
   assert_blank (&plane, GST_VFIO_PLANE_PRIMARY);
   gst_object_unref (device);
 }
@@ -692,13 +677,10 @@ GST_START_TEST (test_query_enodev_disabled_plane)
   VfioEmuDevice *dev;
   GstVfioDevice *device = open_mbochs (&dev);
   GstVfioPlane plane;
-  GError *error = NULL;
 
   fail_unless (gst_vfio_device_probe_planes (device, NULL));
   vfio_emu_fail_ioctl (dev, VFIO_DEVICE_QUERY_GFX_PLANE, ENODEV, 1, 1);
-  fail_unless (gst_vfio_device_query_plane (device, GST_VFIO_PLANE_CURSOR,
-          &plane, &error));
-  g_assert_no_error (error);
+  query_plane (device, GST_VFIO_PLANE_CURSOR, &plane);
   assert_blank (&plane, GST_VFIO_PLANE_CURSOR);
   gst_object_unref (device);
 }
@@ -711,16 +693,13 @@ GST_START_TEST (test_query_enomem_once)
   VfioEmuDevice *dev;
   GstVfioDevice *device = open_mbochs (&dev);
   GstVfioPlane plane;
-  GError *error = NULL;
   guint before;
 
   fail_unless (gst_vfio_device_probe_planes (device, NULL));
   before = vfio_emu_ioctl_count (dev, VFIO_DEVICE_QUERY_GFX_PLANE);
   vfio_emu_fail_ioctl (dev, VFIO_DEVICE_QUERY_GFX_PLANE, ENOMEM, 1, 1);
 
-  fail_unless (gst_vfio_device_query_plane (device, GST_VFIO_PLANE_PRIMARY,
-          &plane, &error));
-  g_assert_no_error (error);
+  query_plane (device, GST_VFIO_PLANE_PRIMARY, &plane);
   fail_unless (plane.present);
   fail_unless_equals_int (plane.width, 1024);
   fail_unless_equals_int (vfio_emu_ioctl_count (dev,
@@ -735,21 +714,16 @@ GST_START_TEST (test_query_enomem_twice)
   VfioEmuDevice *dev;
   GstVfioDevice *device = open_mbochs (&dev);
   GstVfioPlane plane;
-  GError *error = NULL;
 
   fail_unless (gst_vfio_device_probe_planes (device, NULL));
   vfio_emu_fail_ioctl (dev, VFIO_DEVICE_QUERY_GFX_PLANE, ENOMEM, 1, 2);
 
-  fail_if (gst_vfio_device_query_plane (device, GST_VFIO_PLANE_PRIMARY,
-          &plane, &error));
-  assert_error (error, GST_VFIO_ERROR_TRANSIENT, SYSFS_PATH, NULL);
-  g_clear_error (&error);
+  assert_query_fails (device, GST_VFIO_PLANE_PRIMARY, &plane,
+      GST_VFIO_ERROR_TRANSIENT, SYSFS_PATH, NULL);
   fail_if (plane.present);
 
   /* The next tick works. */
-  fail_unless (gst_vfio_device_query_plane (device, GST_VFIO_PLANE_PRIMARY,
-          &plane, &error));
-  g_assert_no_error (error);
+  query_plane (device, GST_VFIO_PLANE_PRIMARY, &plane);
   fail_unless (plane.present);
   gst_object_unref (device);
 }
@@ -762,16 +736,13 @@ GST_START_TEST (test_query_failed)
   VfioEmuDevice *dev;
   GstVfioDevice *device = open_mbochs (&dev);
   GstVfioPlane plane;
-  GError *error = NULL;
   guint before;
 
   fail_unless (gst_vfio_device_probe_planes (device, NULL));
   before = vfio_emu_ioctl_count (dev, VFIO_DEVICE_QUERY_GFX_PLANE);
   vfio_emu_fail_ioctl (dev, VFIO_DEVICE_QUERY_GFX_PLANE, EIO, 1, 1);
-  fail_if (gst_vfio_device_query_plane (device, GST_VFIO_PLANE_PRIMARY,
-          &plane, &error));
-  assert_error (error, GST_VFIO_ERROR_FAILED, NULL);
-  g_clear_error (&error);
+  assert_query_fails (device, GST_VFIO_PLANE_PRIMARY, &plane,
+      GST_VFIO_ERROR_FAILED, NULL);
   fail_unless_equals_int (vfio_emu_ioctl_count (dev,
           VFIO_DEVICE_QUERY_GFX_PLANE), before + 1);
   gst_object_unref (device);
@@ -787,19 +758,15 @@ GST_START_TEST (test_query_undecodable)
   GstVfioDevice *device = open_mbochs (&dev);
   const gint errs[] = { EINVAL, EFAULT };
   GstVfioPlane plane;
-  GError *error = NULL;
 
   fail_unless (gst_vfio_device_probe_planes (device, NULL));
   for (guint i = 0; i < G_N_ELEMENTS (errs); i++) {
     vfio_emu_fail_ioctl (dev, VFIO_DEVICE_QUERY_GFX_PLANE, errs[i], 1, 1);
-    fail_if (gst_vfio_device_query_plane (device, GST_VFIO_PLANE_PRIMARY,
-            &plane, &error));
-    assert_error (error, GST_VFIO_ERROR_REJECTED, SYSFS_PATH, NULL);
-    g_clear_error (&error);
+    assert_query_fails (device, GST_VFIO_PLANE_PRIMARY, &plane,
+        GST_VFIO_ERROR_REJECTED, SYSFS_PATH, NULL);
     fail_if (plane.present);
   }
-  fail_unless (gst_vfio_device_query_plane (device, GST_VFIO_PLANE_PRIMARY,
-          &plane, &error));
+  query_plane (device, GST_VFIO_PLANE_PRIMARY, &plane);
   fail_unless (plane.present);
   gst_object_unref (device);
 }
@@ -815,14 +782,11 @@ GST_START_TEST (test_unplug)
   GstVfioPlane plane;
   GError *error = NULL;
 
-  fail_unless (gst_vfio_device_query_plane (device, GST_VFIO_PLANE_PRIMARY,
-          &plane, &error));
+  query_plane (device, GST_VFIO_PLANE_PRIMARY, &plane);
   vfio_emu_unplug (dev);
 
-  fail_if (gst_vfio_device_query_plane (device, GST_VFIO_PLANE_PRIMARY,
-          &plane, &error));
-  assert_error (error, GST_VFIO_ERROR_DEVICE_GONE, SYSFS_PATH, NULL);
-  g_clear_error (&error);
+  assert_query_fails (device, GST_VFIO_PLANE_PRIMARY, &plane,
+      GST_VFIO_ERROR_DEVICE_GONE, SYSFS_PATH, NULL);
 
   fail_unless_equals_int (gst_vfio_device_probe_planes (device, &error),
       GST_VFIO_PLANE_TYPE_NONE);
@@ -846,9 +810,7 @@ GST_START_TEST (test_unplug)
   fail_unless_equals_int (vfio_emu_open_fds (), 0);
 
   /* And it cannot be opened again. */
-  fail_unless (gst_vfio_device_open (UUID, &error) == NULL);
-  assert_error (error, GST_VFIO_ERROR_NOT_FOUND, NULL);
-  g_clear_error (&error);
+  assert_open_fails (UUID, GST_VFIO_ERROR_NOT_FOUND, NULL);
 }
 
 GST_END_TEST;

@@ -24,6 +24,14 @@
 static VfioEmuDevice *dev;
 static GstVfioDevice *device;
 
+/* The guest switches to an XR24 mode of @width x @height, tightly packed. */
+static void
+set_mode (guint32 width, guint32 height)
+{
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, width,
+      height, 0);
+}
+
 static void
 setup (void)
 {
@@ -32,8 +40,7 @@ setup (void)
   vfio_emu_reset ();
   dev = vfio_emu_add_mdev (UUID, GROUP, VFIO_EMU_DMABUF | VFIO_EMU_EDID);
   fail_unless (dev != NULL);
-  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 640,
-      480, 0);
+  set_mode (640, 480);
   device = gst_vfio_device_open (UUID, &error);
   g_assert_no_error (error);
   fail_unless (device != NULL);
@@ -45,6 +52,30 @@ teardown (void)
   gst_clear_object (&device);
   vfio_emu_reset ();
   dev = NULL;
+}
+
+/* The cache has @n entries and @n dma-bufs of the device are open. */
+static void
+assert_entries (GstVfioDmabufCache * cache, guint n)
+{
+  fail_unless_equals_int (gst_vfio_dmabuf_cache_get_size (cache), n);
+  fail_unless_equals_int (vfio_emu_live_dmabufs (dev), n);
+}
+
+/* Looking @plane up fails with @code and, unless NULL, a message that
+ * contains @needle. */
+static void
+assert_lookup_fails (GstVfioDmabufCache * cache, const GstVfioPlane * plane,
+    gboolean * exported, gint code, const gchar * needle)
+{
+  GError *error = NULL;
+
+  fail_unless (gst_vfio_dmabuf_cache_lookup (cache, plane, exported,
+          &error) == NULL);
+  g_assert_error (error, GST_VFIO_ERROR, code);
+  if (needle)
+    fail_unless (strstr (error->message, needle) != NULL, "%s", error->message);
+  g_clear_error (&error);
 }
 
 static guint
@@ -67,6 +98,16 @@ query (void)
   fail_unless_equals_int (plane.type, GST_VFIO_PLANE_TYPE_DMABUF);
   fail_unless (gst_vfio_plane_validate (&plane, &error));
   g_assert_no_error (error);
+  return plane;
+}
+
+/* query(), and the plane shown is dmabuf_id @id. */
+static GstVfioPlane
+query_id (guint32 id)
+{
+  GstVfioPlane plane = query ();
+
+  fail_unless_equals_int (plane.id, id);
   return plane;
 }
 
@@ -126,8 +167,7 @@ GST_START_TEST (test_same_id_same_memory)
   mem = lookup (cache, &plane, &exported);
   fail_unless (exported);
   fail_unless_equals_int (exports (), 1);
-  fail_unless_equals_int (vfio_emu_live_dmabufs (dev), 1);
-  fail_unless_equals_int (gst_vfio_dmabuf_cache_get_size (cache), 1);
+  assert_entries (cache, 1);
 
   for (guint i = 0; i < 50; i++) {
     plane = query ();
@@ -190,8 +230,7 @@ GST_START_TEST (test_pixels)
 
   /* The other buffer has its own pixels. */
   vfio_emu_flip (dev);
-  plane = query ();
-  fail_unless_equals_int (plane.id, 2);
+  plane = query_id (2);
   mem = lookup (cache, &plane, NULL);
   check_pixels (mem, &plane);
   gst_memory_unref (mem);
@@ -227,8 +266,7 @@ GST_START_TEST (test_flip)
     fail_unless (lookup_and_release (cache) == mems[i % 2]);
   }
   fail_unless_equals_int (exports (), 2);
-  fail_unless_equals_int (vfio_emu_live_dmabufs (dev), 2);
-  fail_unless_equals_int (gst_vfio_dmabuf_cache_get_size (cache), 2);
+  assert_entries (cache, 2);
 
   gst_vfio_dmabuf_cache_free (cache);
   fail_unless_equals_int (vfio_emu_live_dmabufs (dev), 0);
@@ -243,29 +281,24 @@ GST_START_TEST (test_mode_change_and_back)
   GstVfioDmabufCache *cache = gst_vfio_dmabuf_cache_new (device,
       GST_VFIO_DMABUF_CACHE_DEFAULT_SIZE);
   GstMemory *vga[2];
-  GstVfioPlane plane;
 
   vga[0] = lookup_and_release (cache);
   vfio_emu_flip (dev);
   vga[1] = lookup_and_release (cache);
 
-  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 1024,
-      768, 0);
-  plane = query ();
-  fail_unless_equals_int (plane.id, 3);
+  set_mode (1024, 768);
+  query_id (3);
   lookup_and_release (cache);
   vfio_emu_flip (dev);
   lookup_and_release (cache);
   fail_unless_equals_int (exports (), 4);
 
   for (guint i = 0; i < 5; i++) {
-    vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 640,
-        480, 0);
+    set_mode (640, 480);
     fail_unless (lookup_and_release (cache) == vga[0]);
     vfio_emu_flip (dev);
     fail_unless (lookup_and_release (cache) == vga[1]);
-    vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 1024,
-        768, 0);
+    set_mode (1024, 768);
     lookup_and_release (cache);
   }
   fail_unless_equals_int (exports (), 4);
@@ -285,8 +318,7 @@ GST_START_TEST (test_bound)
 
   /* Three modes, two buffers each: ids 1..6. */
   for (guint m = 0; m < 3; m++) {
-    vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR,
-        640 + 64 * m, 480, 0);
+    set_mode (640 + 64 * m, 480);
     lookup_and_release (cache);
     vfio_emu_flip (dev);
     lookup_and_release (cache);
@@ -294,22 +326,18 @@ GST_START_TEST (test_bound)
     fail_unless (gst_vfio_dmabuf_cache_get_size (cache) <= 4);
   }
   fail_unless_equals_int (exports (), 6);
-  fail_unless_equals_int (gst_vfio_dmabuf_cache_get_size (cache), 4);
-  fail_unless_equals_int (vfio_emu_live_dmabufs (dev), 4);
+  assert_entries (cache, 4);
 
   /* The newest are kept: ids 5 and 6 come without an export. */
-  plane = query ();
-  fail_unless_equals_int (plane.id, 6);
+  plane = query_id (6);
   mem = lookup (cache, &plane, &exported);
   fail_if (exported);
   gst_memory_unref (mem);
   fail_unless_equals_int (exports (), 6);
 
   /* Id 1, evicted long ago, is exported again, and the bound holds. */
-  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 640,
-      480, 0);
-  plane = query ();
-  fail_unless_equals_int (plane.id, 1);
+  set_mode (640, 480);
+  plane = query_id (1);
   mem = lookup (cache, &plane, &exported);
   fail_unless (exported);
   gst_memory_unref (mem);
@@ -336,12 +364,10 @@ GST_START_TEST (test_held_not_evicted)
   fail_unless_equals_int (plane.id, 1);
   vfio_emu_flip (dev);
   lookup_and_release (cache);   /* id 2 */
-  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 1024,
-      768, 0);
+  set_mode (1024, 768);
   lookup_and_release (cache);   /* id 3: evicts id 2, not the held id 1 */
   fail_unless_equals_int (exports (), 3);
-  fail_unless_equals_int (gst_vfio_dmabuf_cache_get_size (cache), 2);
-  fail_unless_equals_int (vfio_emu_live_dmabufs (dev), 2);
+  assert_entries (cache, 2);
 
   mem = lookup (cache, &vga, &exported);
   fail_unless (mem == held);
@@ -352,19 +378,14 @@ GST_START_TEST (test_held_not_evicted)
   /* Everything held: the cache grows past its bound rather than drop a
    * memory in use. */
   vfio_emu_flip (dev);
-  plane = query ();
-  fail_unless_equals_int (plane.id, 4);
+  plane = query_id (4);
   mem = lookup (cache, &plane, NULL);   /* evicts id 3, the only idle one */
-  fail_unless_equals_int (gst_vfio_dmabuf_cache_get_size (cache), 2);
-  fail_unless_equals_int (vfio_emu_live_dmabufs (dev), 2);
+  assert_entries (cache, 2);
 
-  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 1280,
-      720, 0);
-  plane = query ();
-  fail_unless_equals_int (plane.id, 5);
+  set_mode (1280, 720);
+  plane = query_id (5);
   third = lookup (cache, &plane, NULL);
-  fail_unless_equals_int (gst_vfio_dmabuf_cache_get_size (cache), 3);
-  fail_unless_equals_int (vfio_emu_live_dmabufs (dev), 3);
+  assert_entries (cache, 3);
   fail_unless_equals_int (exports (), 5);
 
   /* Held ones still come back as they are. */
@@ -394,32 +415,26 @@ GST_START_TEST (test_bound_after_all_held)
   /* Ids 1, 2 and 3, all held: three entries for a bound of two. */
   for (guint i = 0; i < 3; i++) {
     if (i == 2)
-      vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR,
-          1024, 768, 0);
+      set_mode (1024, 768);
     else if (i == 1)
       vfio_emu_flip (dev);
-    plane = query ();
-    fail_unless_equals_int (plane.id, i + 1);
+    plane = query_id (i + 1);
     held[i] = lookup (cache, &plane, NULL);
   }
-  fail_unless_equals_int (gst_vfio_dmabuf_cache_get_size (cache), 3);
-  fail_unless_equals_int (vfio_emu_live_dmabufs (dev), 3);
+  assert_entries (cache, 3);
   for (guint i = 0; i < 3; i++)
     gst_memory_unref (held[i]);
 
   /* Ids 4, 5 and 6, released at once. */
   vfio_emu_flip (dev);
   lookup_and_release (cache);
-  fail_unless_equals_int (gst_vfio_dmabuf_cache_get_size (cache), 2);
-  fail_unless_equals_int (vfio_emu_live_dmabufs (dev), 2);
-  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 1280,
-      720, 0);
+  assert_entries (cache, 2);
+  set_mode (1280, 720);
   lookup_and_release (cache);
   vfio_emu_flip (dev);
   lookup_and_release (cache);
   fail_unless_equals_int (exports (), 6);
-  fail_unless_equals_int (gst_vfio_dmabuf_cache_get_size (cache), 2);
-  fail_unless_equals_int (vfio_emu_live_dmabufs (dev), 2);
+  assert_entries (cache, 2);
   gst_vfio_dmabuf_cache_free (cache);
 }
 
@@ -510,19 +525,13 @@ GST_START_TEST (test_plane_larger_than_dmabuf)
     .dmabuf_id = 50,
   };
   GstVfioPlane plane;
-  GError *error = NULL;
 
   vfio_emu_set_raw_plane (dev, &info, 64 * 1024);
-  plane = query ();
-  fail_unless_equals_int (plane.id, 50);
+  plane = query_id (50);
 
   for (guint i = 0; i < 3; i++) {
-    fail_unless (gst_vfio_dmabuf_cache_lookup (cache, &plane, NULL,
-            &error) == NULL);
-    g_assert_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_REJECTED);
-    fail_unless (strstr (error->message, "1228800") != NULL, "%s",
-        error->message);
-    g_clear_error (&error);
+    assert_lookup_fails (cache, &plane, NULL, GST_VFIO_ERROR_REJECTED,
+        "1228800");
     fail_unless_equals_int (exports (), 1);
     fail_unless_equals_int (vfio_emu_live_dmabufs (dev), 1);
   }
@@ -547,18 +556,14 @@ GST_START_TEST (test_export_fails)
 {
   GstVfioDmabufCache *cache = gst_vfio_dmabuf_cache_new (device, 4);
   GstVfioPlane plane = query ();
-  GError *error = NULL;
   gboolean exported = TRUE;
   GstMemory *mem;
 
   vfio_emu_fail_ioctl (dev, VFIO_DEVICE_GET_GFX_DMABUF, EAGAIN, 1, 1);
-  fail_unless (gst_vfio_dmabuf_cache_lookup (cache, &plane, &exported,
-          &error) == NULL);
-  g_assert_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_TRANSIENT);
-  g_clear_error (&error);
+  assert_lookup_fails (cache, &plane, &exported, GST_VFIO_ERROR_TRANSIENT,
+      NULL);
   fail_if (exported);
-  fail_unless_equals_int (gst_vfio_dmabuf_cache_get_size (cache), 0);
-  fail_unless_equals_int (vfio_emu_live_dmabufs (dev), 0);
+  assert_entries (cache, 0);
 
   mem = lookup (cache, &plane, &exported);
   fail_unless (exported);
@@ -594,7 +599,6 @@ GST_START_TEST (test_unplug)
   GstVfioPlane plane = query ();
   GstMemory *mem = lookup (cache, &plane, NULL);
   GstMemory *again;
-  GError *error = NULL;
 
   vfio_emu_unplug (dev);
   again = lookup (cache, &plane, NULL);
@@ -603,10 +607,7 @@ GST_START_TEST (test_unplug)
   check_pixels (mem, &plane);
 
   plane.id = 2;
-  fail_unless (gst_vfio_dmabuf_cache_lookup (cache, &plane, NULL,
-          &error) == NULL);
-  g_assert_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_DEVICE_GONE);
-  g_clear_error (&error);
+  assert_lookup_fails (cache, &plane, NULL, GST_VFIO_ERROR_DEVICE_GONE, NULL);
   gst_memory_unref (mem);
   gst_vfio_dmabuf_cache_free (cache);
 }

@@ -67,6 +67,14 @@ query (void)
   return plane;
 }
 
+/* The guest shows @info (on the region it names): the plane queried. */
+static GstVfioPlane
+show_raw_plane (const struct vfio_device_gfx_plane_info *info)
+{
+  vfio_emu_set_raw_plane (dev, info, 0);
+  return query ();
+}
+
 static GstMemory *
 map_plane (const GstVfioPlane * plane)
 {
@@ -76,6 +84,20 @@ map_plane (const GstVfioPlane * plane)
   g_assert_no_error (error);
   fail_unless (memory != NULL);
   return memory;
+}
+
+/* Mapping @plane fails with @code and, unless NULL, a message that contains
+ * @needle. */
+static void
+assert_map_fails (const GstVfioPlane * plane, gint code, const gchar * needle)
+{
+  GError *error = NULL;
+
+  fail_unless (gst_vfio_region_map_plane (device, plane, &error) == NULL);
+  g_assert_error (error, GST_VFIO_ERROR, code);
+  if (needle)
+    fail_unless (strstr (error->message, needle) != NULL, "%s", error->message);
+  g_clear_error (&error);
 }
 
 /* Every pixel of @plane (XR24) in @memory is the emulator's pattern for
@@ -175,35 +197,25 @@ GST_START_TEST (test_region_smaller_than_plane)
   };
   GstVfioRegionInfo region;
   GstVfioPlane plane;
-  GError *error = NULL;
 
   fail_unless (gst_vfio_device_get_region_info (device,
           VFIO_EMU_DISPLAY_REGION_INDEX, &region, NULL));
   fail_unless_equals_uint64 (region.size, 2560 * 480);
 
-  vfio_emu_set_raw_plane (dev, &info, 0);
-  plane = query ();
-  fail_unless (gst_vfio_region_map_plane (device, &plane, &error) == NULL);
-  g_assert_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_REJECTED);
-  fail_unless (strstr (error->message, "3145728") != NULL, "%s",
-      error->message);
-  g_clear_error (&error);
+  plane = show_raw_plane (&info);
+  assert_map_fails (&plane, GST_VFIO_ERROR_REJECTED, "3145728");
 
   /* One byte too many is too many. */
   info.width = 640;
   info.height = 480;
   info.stride = 2560;
   info.size = 2560 * 480 + 1;
-  vfio_emu_set_raw_plane (dev, &info, 0);
-  plane = query ();
-  fail_unless (gst_vfio_region_map_plane (device, &plane, &error) == NULL);
-  g_assert_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_REJECTED);
-  g_clear_error (&error);
+  plane = show_raw_plane (&info);
+  assert_map_fails (&plane, GST_VFIO_ERROR_REJECTED, NULL);
 
   /* All of it is fine. */
   info.size = 2560 * 480;
-  vfio_emu_set_raw_plane (dev, &info, 0);
-  plane = query ();
+  plane = show_raw_plane (&info);
   gst_memory_unref (map_plane (&plane));
 }
 
@@ -222,17 +234,13 @@ GST_START_TEST (test_region_not_mappable)
     .region_index = VFIO_EMU_EDID_REGION_INDEX,
   };
   GstVfioPlane plane;
-  GError *error = NULL;
 
   gst_clear_object (&device);
   vfio_emu_reset ();
   open_emulated (VFIO_EMU_REGION | VFIO_EMU_EDID);
 
-  vfio_emu_set_raw_plane (dev, &info, 0);
-  plane = query ();
-  fail_unless (gst_vfio_region_map_plane (device, &plane, &error) == NULL);
-  g_assert_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_NOT_SUPPORTED);
-  g_clear_error (&error);
+  plane = show_raw_plane (&info);
+  assert_map_fails (&plane, GST_VFIO_ERROR_NOT_SUPPORTED, NULL);
 }
 
 GST_END_TEST;
@@ -250,22 +258,14 @@ GST_START_TEST (test_region_missing)
     .region_index = 40,
   };
   GstVfioPlane plane;
-  GError *error = NULL;
 
-  vfio_emu_set_raw_plane (dev, &info, 0);
-  plane = query ();
-  fail_unless (gst_vfio_region_map_plane (device, &plane, &error) == NULL);
-  g_assert_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_FAILED);
-  fail_unless (strstr (error->message, "40") != NULL, "%s", error->message);
-  g_clear_error (&error);
+  plane = show_raw_plane (&info);
+  assert_map_fails (&plane, GST_VFIO_ERROR_FAILED, "40");
 
   /* An empty region (an unimplemented BAR) holds nothing. */
   info.region_index = 1;
-  vfio_emu_set_raw_plane (dev, &info, 0);
-  plane = query ();
-  fail_unless (gst_vfio_region_map_plane (device, &plane, &error) == NULL);
-  g_assert_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_NOT_SUPPORTED);
-  g_clear_error (&error);
+  plane = show_raw_plane (&info);
+  assert_map_fails (&plane, GST_VFIO_ERROR_NOT_SUPPORTED, NULL);
 }
 
 GST_END_TEST;
@@ -288,12 +288,9 @@ GST_START_TEST (test_unplug)
 {
   GstVfioPlane plane = query ();
   GstMemory *mem = map_plane (&plane);
-  GError *error = NULL;
 
   vfio_emu_unplug (dev);
-  fail_unless (gst_vfio_region_map_plane (device, &plane, &error) == NULL);
-  g_assert_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_DEVICE_GONE);
-  g_clear_error (&error);
+  assert_map_fails (&plane, GST_VFIO_ERROR_DEVICE_GONE, NULL);
 
   /* What was mapped stays readable. */
   check_pixels (mem, &plane, VFIO_EMU_DISPLAY_REGION_INDEX, plane.stride);
