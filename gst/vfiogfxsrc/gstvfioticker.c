@@ -87,7 +87,6 @@ advance (GstVfioTicker * ticker, GstClockTime late)
   ticker->n += 1 + missed;
   if (missed == 0)
     return;
-  ticker->skipped += missed;
   GST_DEBUG ("late by %" GST_TIME_FORMAT ": skipping %" G_GUINT64_FORMAT
       " ticks", GST_TIME_ARGS (late), missed);
   drop_id (ticker);             /* the id would catch up tick by tick */

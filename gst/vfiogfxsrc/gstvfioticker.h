@@ -19,7 +19,6 @@ typedef struct
   GstClockTime period;
   GstClockTime first;
   guint64 n;
-  guint64 skipped;
 } GstVfioTicker;
 
 void gst_vfio_ticker_init (GstVfioTicker * ticker);

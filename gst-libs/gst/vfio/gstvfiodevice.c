@@ -398,6 +398,28 @@ is_transient (gint err)
   return err == EINTR || err == EAGAIN || err == ENOMEM || err == EBUSY;
 }
 
+/* One QUERY_GFX_PLANE with @flags for @kind into @info, repeated once on a
+ * transient failure. Returns 0 or the errno. */
+static gint
+query_with_retry (GstVfioDevice * self, guint32 flags, GstVfioPlaneKind kind,
+    struct vfio_device_gfx_plane_info *info)
+{
+  gint err = 0;
+
+  for (gint attempt = 0; attempt < 2; attempt++) {
+    memset (info, 0, sizeof (*info));
+    info->argsz = sizeof (*info);
+    info->flags = flags;
+    info->drm_plane_type = kind;
+    if (query_gfx_plane (self, info) == 0)
+      return 0;
+    err = errno;
+    if (!is_transient (err))
+      break;
+  }
+  return err;
+}
+
 /* Whether the device offers planes of @type_flag. Only EINVAL and ENOTTY
  * mean "not offered"; anything else is an error (a transient one is retried
  * once), so a passing failure is not mistaken for "no display". */
@@ -405,20 +427,12 @@ static gboolean
 probe_one (GstVfioDevice * self, guint32 type_flag, GError ** error)
 {
   struct vfio_device_gfx_plane_info info;
-  gint err = 0;
+  gint err;
 
-  for (gint attempt = 0; attempt < 2; attempt++) {
-    memset (&info, 0, sizeof (info));
-    info.argsz = sizeof (info);
-    info.flags = VFIO_GFX_PLANE_TYPE_PROBE | type_flag;
-    info.drm_plane_type = GST_VFIO_PLANE_PRIMARY;
-    if (query_gfx_plane (self, &info) == 0)
-      return TRUE;
-    err = errno;
-    if (!is_transient (err))
-      break;
-  }
-
+  err = query_with_retry (self, VFIO_GFX_PLANE_TYPE_PROBE | type_flag,
+      GST_VFIO_PLANE_PRIMARY, &info);
+  if (err == 0)
+    return TRUE;
   if (err == EINVAL || err == ENOTTY)
     return FALSE;
   if (device_is_gone (self, err))
@@ -517,7 +531,7 @@ gst_vfio_device_query_plane (GstVfioDevice * self, GstVfioPlaneKind kind,
 {
   struct vfio_device_gfx_plane_info info;
   GstVfioPlaneTypes type;
-  gint attempt, err = 0;
+  gint err;
 
   g_return_val_if_fail (GST_IS_VFIO_DEVICE (self), FALSE);
 
@@ -526,19 +540,11 @@ gst_vfio_device_query_plane (GstVfioDevice * self, GstVfioPlaneKind kind,
   type = (self->plane_types & GST_VFIO_PLANE_TYPE_DMABUF) ?
       GST_VFIO_PLANE_TYPE_DMABUF : GST_VFIO_PLANE_TYPE_REGION;
 
-  for (attempt = 0; attempt < 2; attempt++) {
-    memset (&info, 0, sizeof (info));
-    info.argsz = sizeof (info);
-    info.flags = type == GST_VFIO_PLANE_TYPE_DMABUF ?
-        VFIO_GFX_PLANE_TYPE_DMABUF : VFIO_GFX_PLANE_TYPE_REGION;
-    info.drm_plane_type = kind;
-    if (query_gfx_plane (self, &info) == 0) {
-      plane_from_info (plane, kind, type, &info);
-      return TRUE;
-    }
-    err = errno;
-    if (!is_transient (err))
-      break;
+  err = query_with_retry (self, type == GST_VFIO_PLANE_TYPE_DMABUF ?
+      VFIO_GFX_PLANE_TYPE_DMABUF : VFIO_GFX_PLANE_TYPE_REGION, kind, &info);
+  if (err == 0) {
+    plane_from_info (plane, kind, type, &info);
+    return TRUE;
   }
 
   memset (plane, 0, sizeof (*plane));
