@@ -1100,9 +1100,14 @@ group_set_container (EmuFile * file, int container_fd)
 static int
 new_device_fd_locked (VfioEmuDevice * dev, gboolean vmm_owned)
 {
-  /* One open file for the device memory: every device fd shares it. */
-  int fd = fcntl (dev->mem_fd, F_DUPFD_CLOEXEC, 0);
+  /* Like the kernel's, each device fd is an open file of its own (kcmp
+   * tells them apart), on the one memory of the device. */
+  char path[64];
+  int fd;
   EmuFile *file;
+
+  g_snprintf (path, sizeof (path), "/proc/self/fd/%d", dev->mem_fd);
+  fd = real.open (path, O_RDWR | O_CLOEXEC);
 
   if (fd < 0)
     return -errno;
@@ -1327,7 +1332,8 @@ device_export_dmabuf (VfioEmuDevice * dev, uint32_t id)
   if (!lookup_buffer (dev, id, &mode))
     return -ENOENT;
 
-  fd = new_memfd ("vfioemu-dmabuf", TRUE);
+  /* mbochs exports without O_CLOEXEC (dma_buf_fd (buf, 0)). */
+  fd = new_memfd ("vfioemu-dmabuf", FALSE);
   if (fd < 0)
     return fd;
   ret = ftruncate (fd, mode.size) < 0 ? -errno : 0;
