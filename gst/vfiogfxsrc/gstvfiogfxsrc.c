@@ -27,6 +27,9 @@
  * An element message `vfiogfxsrc-signal` with a boolean `present` is posted
  * whenever the guest display appears or goes (display off, guest reboot).
  * While it is gone the source keeps the stream alive with GAP events.
+ * `vfiogfxsrc-removed` is posted, and the stream ends with EOS, when the
+ * device's driver asks for the device back (its request IRQ, on devices the
+ * element opened itself and whose driver offers one).
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -45,6 +48,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_vfio_gfx_src_debug);
 #define DEFAULT_DEVICE NULL
 #define DEFAULT_DEVICE_FD -1
 #define DEFAULT_CAPTURE_MODE GST_VFIO_GFX_SRC_CAPTURE_EVERY_TICK
+#define DEFAULT_MAX_FRAMEBUFFERS GST_VFIO_DMABUF_CACHE_DEFAULT_SIZE
 #define DEFAULT_FPS_N 60
 #define DEFAULT_FPS_D 1
 #define REJECT_WARNING_INTERVAL (5 * G_TIME_SPAN_SECOND)
@@ -55,6 +59,7 @@ enum
   PROP_DEVICE,
   PROP_DEVICE_FD,
   PROP_CAPTURE_MODE,
+  PROP_MAX_FRAMEBUFFERS,
   PROP_STATS,
   N_PROPERTIES
 };
@@ -79,12 +84,14 @@ struct _GstVfioGfxSrc
   gchar *device_path;
   gint device_fd;
   GstVfioGfxSrcCaptureMode capture_mode;
+  guint max_framebuffers;
   GstVfioGfxSrcStats stats;
 
   /* streaming thread */
   GstVfioDevice *device;
   GstVfioDmabufCache *cache;
   GstMemory *region_memory;
+  guint32 region_index;         /* of region_memory */
   GstVfioPlane plane;           /* the layout the caps describe */
   gboolean have_plane;
   GstVideoInfo vinfo;
@@ -341,9 +348,14 @@ get_memory (GstVfioGfxSrc * self, const GstVfioPlane * plane,
   GstMemory *memory;
 
   if (plane->type == GST_VFIO_PLANE_TYPE_REGION) {
-    if (!self->region_memory)
+    /* Another region with the same layout: map that one, not the old. */
+    if (self->region_memory && self->region_index != plane->id)
+      gst_clear_mini_object ((GstMiniObject **) & self->region_memory);
+    if (!self->region_memory) {
       self->region_memory = gst_vfio_region_map_plane (self->device, plane,
           &error);
+      self->region_index = plane->id;
+    }
     memory = self->region_memory ? gst_memory_ref (self->region_memory) : NULL;
   } else {
     memory = gst_vfio_dmabuf_cache_lookup (self->cache, plane, &exported,
@@ -580,6 +592,21 @@ capture_tick (GstVfioGfxSrc * self, GstClockTime running_time,
   return GST_FLOW_OK;
 }
 
+/* The driver asked for the device back (request IRQ): it waits until our
+ * fds close, so the stream ends and the application can stop it. */
+static GstFlowReturn
+end_on_removal (GstVfioGfxSrc * self)
+{
+  GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
+      ("The device %s is being removed: ending the stream.",
+          gst_vfio_device_get_description (self->device)),
+      ("the device signalled its request IRQ"));
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self),
+          gst_structure_new_empty ("vfiogfxsrc-removed")));
+  return GST_FLOW_EOS;
+}
+
 static GstFlowReturn
 gst_vfio_gfx_src_create (GstPushSrc * psrc, GstBuffer ** buffer)
 {
@@ -589,6 +616,8 @@ gst_vfio_gfx_src_create (GstPushSrc * psrc, GstBuffer ** buffer)
 
   do {
     ret = wait_for_tick (self, &running_time);
+    if (ret == GST_FLOW_OK && gst_vfio_device_removal_requested (self->device))
+      ret = end_on_removal (self);
     if (ret == GST_FLOW_OK)
       ret = capture_tick (self, running_time, buffer);
   } while (ret == GST_FLOW_OK && !*buffer);
@@ -643,16 +672,19 @@ static gboolean
 gst_vfio_gfx_src_start (GstBaseSrc * bsrc)
 {
   GstVfioGfxSrc *self = GST_VFIO_GFX_SRC (bsrc);
+  guint max_framebuffers;
 
   reset_streaming_state (self);
   GST_OBJECT_LOCK (self);
   memset (&self->stats, 0, sizeof (self->stats));
   /* capture-mode is mutable in READY only. */
   self->streaming_mode = self->capture_mode;
+  max_framebuffers = self->max_framebuffers;
   GST_OBJECT_UNLOCK (self);
 
-  self->cache = gst_vfio_dmabuf_cache_new (self->device,
-      GST_VFIO_DMABUF_CACHE_DEFAULT_SIZE);
+  /* What it exports stays with the device file after stop(): a restart
+   * finds it again instead of exporting twice. */
+  self->cache = gst_vfio_dmabuf_cache_new (self->device, max_framebuffers);
   return TRUE;
 }
 
@@ -671,8 +703,10 @@ open_and_probe (GstVfioGfxSrc * self)
     gst_clear_object (&self->device);
     return FALSE;
   }
-  GST_INFO_OBJECT (self, "opened %s",
-      gst_vfio_device_get_description (self->device));
+  GST_INFO_OBJECT (self, "opened %s, %s", gst_vfio_device_get_description
+      (self->device), gst_vfio_device_get_export_policy (self->device) ==
+      GST_VFIO_EXPORT_ONCE ? "each framebuffer exported once" :
+      "framebuffers may be exported again");
   return TRUE;
 }
 
@@ -772,6 +806,9 @@ gst_vfio_gfx_src_set_property (GObject * object, guint prop_id,
     case PROP_CAPTURE_MODE:
       self->capture_mode = g_value_get_enum (value);
       break;
+    case PROP_MAX_FRAMEBUFFERS:
+      self->max_framebuffers = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -801,6 +838,9 @@ gst_vfio_gfx_src_get_property (GObject * object, guint prop_id,
     case PROP_CAPTURE_MODE:
       g_value_set_enum (value, self->capture_mode);
       break;
+    case PROP_MAX_FRAMEBUFFERS:
+      g_value_set_uint (value, self->max_framebuffers);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -826,6 +866,7 @@ gst_vfio_gfx_src_init (GstVfioGfxSrc * self)
 {
   self->device_fd = DEFAULT_DEVICE_FD;
   self->capture_mode = DEFAULT_CAPTURE_MODE;
+  self->max_framebuffers = DEFAULT_MAX_FRAMEBUFFERS;
   self->signal_present = -1;
   self->frame_duration = GST_SECOND / DEFAULT_FPS_N;
   gst_vfio_ticker_init (&self->ticker);
@@ -854,11 +895,14 @@ install_properties (GObjectClass * gobject_class)
    * GstVfioGfxSrc:device-fd:
    *
    * An open VFIO device fd, e.g. inherited from the VMM or received over a
-   * Unix socket (SCM_RIGHTS). The element never closes it. -1: unset.
+   * Unix socket (SCM_RIGHTS). The element works on a duplicate made in
+   * NULL->READY and never closes the caller's fd; closing or reusing the
+   * number afterwards does not affect it. Every element of the process on
+   * the same open file shares what was exported. -1: unset.
    */
   properties[PROP_DEVICE_FD] = g_param_spec_int ("device-fd", "Device fd",
-      "Open VFIO device fd handed over by the VMM (not closed; -1: unset)",
-      -1, G_MAXINT, DEFAULT_DEVICE_FD, rw);
+      "Open VFIO device fd handed over by the VMM (duplicated, not closed; "
+      "-1: unset)", -1, G_MAXINT, DEFAULT_DEVICE_FD, rw);
 
   /**
    * GstVfioGfxSrc:capture-mode:
@@ -870,6 +914,22 @@ install_properties (GObjectClass * gobject_class)
   properties[PROP_CAPTURE_MODE] = g_param_spec_enum ("capture-mode",
       "Capture mode", "When to push frames",
       GST_TYPE_VFIO_GFX_SRC_CAPTURE_MODE, DEFAULT_CAPTURE_MODE,
+      rw | GST_PARAM_MUTABLE_READY);
+
+  /**
+   * GstVfioGfxSrc:max-framebuffers:
+   *
+   * How many distinct guest framebuffers (dma-buf ids) may be exported.
+   * On exporters where a framebuffer must never be exported twice (mbochs,
+   * and every exporter not known to be safe) each one is kept while the
+   * device is open, and frames showing a framebuffer past this bound are
+   * skipped, counted in rejected-planes and reported in a warning. On Intel
+   * GVT-g, whose exports are independent objects, the least recently shown
+   * idle framebuffer is dropped instead.
+   */
+  properties[PROP_MAX_FRAMEBUFFERS] = g_param_spec_uint ("max-framebuffers",
+      "Maximum framebuffers", "How many distinct guest framebuffers may be "
+      "exported", 1, 4096, DEFAULT_MAX_FRAMEBUFFERS,
       rw | GST_PARAM_MUTABLE_READY);
 
   /**

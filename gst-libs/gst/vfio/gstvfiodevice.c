@@ -4,6 +4,10 @@
  * IOMMU group, or adopting a device fd a VMM handed over) and the display
  * ioctls of <linux/vfio.h>.
  *
+ * A GstVfioDevice is a handle on an open device file that it shares with
+ * every other handle of this process on the same file (gstvfiodevicefile.c):
+ * the exports belong to the file, so that no id is exported twice.
+ *
  * The iommufd cdev (/dev/vfio/devices/vfioX) is not used yet: Debian's
  * kernels leave CONFIG_IOMMUFD off, and on kernels that have it the group
  * path above still works. See docs/user-guide.md.
@@ -13,7 +17,10 @@
 #endif
 
 #include "gstvfiodevice.h"
+#include "gstvfiodevicefile.h"
 #include "gstvfioerror.h"
+#include "gstvfioremoval.h"
+#include "gstvfio-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,15 +34,27 @@ GST_DEBUG_CATEGORY_STATIC (gst_vfio_device_debug);
 
 #define MDEV_SYSFS_DIR "/sys/bus/mdev/devices/"
 
+/* PCI vendor of Intel GVT-g vGPUs: their config space is the host GPU's. */
+#define PCI_VENDOR_ID_INTEL 0x8086
+
+/* What the handles on one device file share. */
+typedef struct
+{
+  GstVfioExportPolicy policy;
+  guint16 pci_vendor;
+  GstVfioExportTable *exports;
+  GstVfioRemovalWatch *removal;
+} SharedState;
+
 struct _GstVfioDevice
 {
   GstObject parent;
 
   gchar *description;
-  gint container_fd;
-  gint group_fd;
-  gint device_fd;
-  gboolean owns_device_fd;
+  GstVfioDeviceFile *file;
+  SharedState *shared;          /* the file's */
+  gint device_fd;               /* the file's */
+  gboolean adopted;
   guint num_regions;
   GstVfioPlaneTypes plane_types;
   gboolean probed;
@@ -54,14 +73,20 @@ close_fd (gint * fd)
 }
 
 static void
+shared_state_free (SharedState * shared)
+{
+  gst_vfio_removal_watch_free (shared->removal);
+  gst_vfio_export_table_free (shared->exports);
+  g_free (shared);
+}
+
+static void
 gst_vfio_device_finalize (GObject * object)
 {
   GstVfioDevice *self = GST_VFIO_DEVICE (object);
 
-  if (self->owns_device_fd)
-    close_fd (&self->device_fd);
-  close_fd (&self->group_fd);
-  close_fd (&self->container_fd);
+  gst_vfio_device_file_release (self->file, self->shared
+      && gst_vfio_export_table_has_exports (self->shared->exports));
   g_free (self->description);
 
   G_OBJECT_CLASS (gst_vfio_device_parent_class)->finalize (object);
@@ -76,8 +101,6 @@ gst_vfio_device_class_init (GstVfioDeviceClass * klass)
 static void
 gst_vfio_device_init (GstVfioDevice * self)
 {
-  self->container_fd = -1;
-  self->group_fd = -1;
   self->device_fd = -1;
 }
 
@@ -186,16 +209,32 @@ read_iommu_group (const gchar * sysfs_path, GError ** error)
   return (gint) group;
 }
 
-static gboolean
-open_container (GstVfioDevice * self, GError ** error)
+/* The fds of a device opened through its group, until a file owns them. */
+typedef struct
 {
-  self->container_fd = open ("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
-  if (self->container_fd < 0) {
+  gint container;
+  gint group;
+  gint device;
+} GroupFds;
+
+static void
+group_fds_close (GroupFds * fds)
+{
+  close_fd (&fds->device);
+  close_fd (&fds->group);
+  close_fd (&fds->container);
+}
+
+static gboolean
+open_container (GroupFds * fds, GError ** error)
+{
+  fds->container = open ("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+  if (fds->container < 0) {
     set_open_error (error, "/dev/vfio/vfio", errno);
     return FALSE;
   }
 
-  if (ioctl (self->container_fd, VFIO_GET_API_VERSION) != VFIO_API_VERSION) {
+  if (ioctl (fds->container, VFIO_GET_API_VERSION) != VFIO_API_VERSION) {
     g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_NOT_SUPPORTED,
         "The kernel's VFIO API version is not %d", VFIO_API_VERSION);
     return FALSE;
@@ -204,19 +243,19 @@ open_container (GstVfioDevice * self, GError ** error)
 }
 
 static gboolean
-attach_group (GstVfioDevice * self, gint group, GError ** error)
+attach_group (GroupFds * fds, gint group, GError ** error)
 {
   g_autofree gchar *node = g_strdup_printf ("/dev/vfio/%d", group);
   struct vfio_group_status status = {.argsz = sizeof (status) };
   unsigned long type = VFIO_TYPE1v2_IOMMU;
 
-  self->group_fd = open (node, O_RDWR | O_CLOEXEC);
-  if (self->group_fd < 0) {
+  fds->group = open (node, O_RDWR | O_CLOEXEC);
+  if (fds->group < 0) {
     set_open_error (error, node, errno);
     return FALSE;
   }
 
-  if (ioctl (self->group_fd, VFIO_GROUP_GET_STATUS, &status) < 0)
+  if (ioctl (fds->group, VFIO_GROUP_GET_STATUS, &status) < 0)
     goto ioctl_failed;
   if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE)) {
     g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_FAILED,
@@ -224,13 +263,13 @@ attach_group (GstVfioDevice * self, gint group, GError ** error)
         "a VFIO driver.", node);
     return FALSE;
   }
-  if (ioctl (self->group_fd, VFIO_GROUP_SET_CONTAINER, &self->container_fd))
+  if (ioctl (fds->group, VFIO_GROUP_SET_CONTAINER, &fds->container))
     goto ioctl_failed;
 
   /* Mediated devices take type1 (v2 where offered); nothing is mapped. */
-  if (ioctl (self->container_fd, VFIO_CHECK_EXTENSION, type) <= 0)
+  if (ioctl (fds->container, VFIO_CHECK_EXTENSION, type) <= 0)
     type = VFIO_TYPE1_IOMMU;
-  if (ioctl (self->container_fd, VFIO_SET_IOMMU, type) < 0)
+  if (ioctl (fds->container, VFIO_SET_IOMMU, type) < 0)
     goto ioctl_failed;
   return TRUE;
 
@@ -238,12 +277,27 @@ attach_group (GstVfioDevice * self, gint group, GError ** error)
 ioctl_failed:
   {
     gint err = errno;
-    GST_DEBUG_OBJECT (self, "group setup of %s failed: %s", node,
-        g_strerror (err));
+    GST_DEBUG ("group setup of %s failed: %s", node, g_strerror (err));
     g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_FAILED,
         "Could not set up VFIO group %s: %s", node, g_strerror (err));
     return FALSE;
   }
+}
+
+static gboolean
+get_device_fd (GroupFds * fds, const gchar * sysfs_path, gint group,
+    GError ** error)
+{
+  g_autofree gchar *name = g_path_get_basename (sysfs_path);
+
+  fds->device = ioctl (fds->group, VFIO_GROUP_GET_DEVICE_FD, name);
+  if (fds->device < 0) {
+    g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_FAILED,
+        "Could not get the device fd of %s from group %d: %s", name, group,
+        g_strerror (errno));
+    return FALSE;
+  }
+  return TRUE;
 }
 
 static gboolean
@@ -269,13 +323,103 @@ read_device_info (GstVfioDevice * self, GError ** error)
   return TRUE;
 }
 
+static struct vfio_region_info *get_region_info_raw (GstVfioDevice * self,
+    guint index, GError ** error);
+
+/* The vendor id in the device's PCI config space; 0 when unreadable. */
+static guint16
+read_pci_vendor (GstVfioDevice * self)
+{
+  g_autofree struct vfio_region_info *config = NULL;
+  guint16 vendor = 0;
+
+  config = get_region_info_raw (self, VFIO_PCI_CONFIG_REGION_INDEX, NULL);
+  if (!config || pread (self->device_fd, &vendor, sizeof (vendor),
+          config->offset) != sizeof (vendor))
+    return 0;
+  return GUINT16_FROM_LE (vendor);
+}
+
+/* GVT-g makes a new object at each export (intel_vgpu_get_dmabuf()):
+ * exporting again is safe there. mbochs frees pages still in use when it
+ * does, and other exporters are unknown: they export once. */
+static GstVfioExportPolicy
+policy_for_vendor (guint16 vendor)
+{
+  return vendor == PCI_VENDOR_ID_INTEL ? GST_VFIO_EXPORT_REPEATABLE :
+      GST_VFIO_EXPORT_ONCE;
+}
+
+static SharedState *
+shared_state_new (GstVfioDevice * self, gboolean watch_removal)
+{
+  SharedState *shared = g_new0 (SharedState, 1);
+
+  shared->pci_vendor = read_pci_vendor (self);
+  shared->policy = policy_for_vendor (shared->pci_vendor);
+  shared->exports = gst_vfio_export_table_new (shared->policy);
+  if (watch_removal)
+    shared->removal = gst_vfio_removal_watch_new (self->device_fd);
+  GST_INFO_OBJECT (self, "PCI vendor 0x%04x: exports %s, %s request IRQ",
+      shared->pci_vendor, shared->policy == GST_VFIO_EXPORT_ONCE ?
+      "once per id" : "repeatable", shared->removal ? "with a" : "no");
+  return shared;
+}
+
+/* Takes a handle on @file, whose fds are already the device's. */
+static void
+use_file (GstVfioDevice * self, GstVfioDeviceFile * file)
+{
+  self->file = file;
+  self->device_fd = gst_vfio_device_file_get_fd (file);
+  self->shared = gst_vfio_device_file_get_data (file);
+}
+
+/* Another handle of this process on the device: share its file. */
+static GstVfioDevice *
+device_from_known_file (const gchar * description, gint fd,
+    const gchar * sysfs_path, GError ** error)
+{
+  g_autoptr (GstVfioDevice) self = NULL;
+  GstVfioDeviceFile *file = gst_vfio_device_file_find (fd, sysfs_path);
+
+  if (!file)
+    return NULL;
+  self = device_new (description);
+  use_file (self, file);
+  self->adopted = fd >= 0;
+  GST_INFO_OBJECT (self, "sharing the open device file of another handle");
+  if (!read_device_info (self, error))
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+/* Registers the file behind the fds in @fds, which it owns from now on. */
+static void
+register_file (GstVfioDevice * self, GroupFds * fds, const gchar * sysfs_path,
+    gboolean adopted)
+{
+  SharedState *shared;
+
+  self->device_fd = fds->device;
+  shared = shared_state_new (self, !adopted);
+  self->file = gst_vfio_device_file_add (fds->device, fds->group,
+      fds->container, sysfs_path, adopted,
+      shared->policy == GST_VFIO_EXPORT_ONCE, shared,
+      (GstVfioDeviceFileFreeFunc) shared_state_free);
+  self->shared = shared;
+  self->adopted = adopted;
+  fds->device = fds->group = fds->container = -1;
+}
+
 /**
  * gst_vfio_device_open:
  * @device: an mdev UUID or its sysfs path (/sys/bus/mdev/devices/UUID)
  * @error: why it failed, with what to do about it
  *
  * Opens the container and the IOMMU group of @device and gets its device
- * fd. A group can be open in one process only: while a VM holds it this
+ * fd, or shares the device with another handle of this process that opened
+ * it. A group can be open in one process only: while a VM holds it this
  * fails with %GST_VFIO_ERROR_BUSY.
  *
  * Returns: (transfer full) (nullable): the device
@@ -285,7 +429,8 @@ gst_vfio_device_open (const gchar * device, GError ** error)
 {
   g_autoptr (GstVfioDevice) self = NULL;
   g_autofree gchar *sysfs_path = NULL;
-  g_autofree gchar *name = NULL;
+  GroupFds fds = { -1, -1, -1 };
+  GError *failure = NULL;
   gint group;
 
   g_return_val_if_fail (device != NULL, NULL);
@@ -293,26 +438,28 @@ gst_vfio_device_open (const gchar * device, GError ** error)
   sysfs_path = resolve_sysfs_path (device, error);
   if (!sysfs_path || !check_sysfs_device (sysfs_path, error))
     return NULL;
+  self = device_from_known_file (sysfs_path, -1, sysfs_path, &failure);
+  if (failure)
+    g_propagate_error (error, failure);
+  if (self || failure)
+    return g_steal_pointer (&self);
   group = read_iommu_group (sysfs_path, error);
   if (group < 0)
     return NULL;
 
-  self = device_new (sysfs_path);
-  if (!open_container (self, error) || !attach_group (self, group, error))
-    return NULL;
-
-  name = g_path_get_basename (sysfs_path);
-  self->device_fd = ioctl (self->group_fd, VFIO_GROUP_GET_DEVICE_FD, name);
-  if (self->device_fd < 0) {
-    g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_FAILED,
-        "Could not get the device fd of %s from group %d: %s", name, group,
-        g_strerror (errno));
+  if (!open_container (&fds, error) || !attach_group (&fds, group, error)
+      || !get_device_fd (&fds, sysfs_path, group, error)) {
+    group_fds_close (&fds);
     return NULL;
   }
-  self->owns_device_fd = TRUE;
 
-  if (!read_device_info (self, error))
+  self = device_new (sysfs_path);
+  self->device_fd = fds.device;
+  if (!read_device_info (self, error)) {
+    group_fds_close (&fds);
     return NULL;
+  }
+  register_file (self, &fds, sysfs_path, FALSE);
   return g_steal_pointer (&self);
 }
 
@@ -321,7 +468,10 @@ gst_vfio_device_open (const gchar * device, GError ** error)
  * @fd: an open VFIO device fd, e.g. inherited from the VMM
  * @error: why it failed
  *
- * Adopts @fd. It stays the caller's: it is never closed here.
+ * Adopts a duplicate of @fd (close-on-exec), closed when the last handle on
+ * its open file goes: @fd itself stays the caller's, and closing or reusing
+ * the number later does not affect the device. Handles of this process on
+ * the same open file share what was exported.
  *
  * Returns: (transfer full) (nullable): the device
  */
@@ -330,20 +480,110 @@ gst_vfio_device_new_from_fd (gint fd, GError ** error)
 {
   g_autoptr (GstVfioDevice) self = NULL;
   g_autofree gchar *description = NULL;
+  GroupFds fds = { -1, -1, -1 };
+  GError *failure = NULL;
 
-  if (fd < 0) {
+  if (fd < 0 || fcntl (fd, F_GETFD) < 0) {
     g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_INVALID_ARGUMENT,
-        "%d is not a file descriptor", fd);
+        "%d is not an open file descriptor", fd);
     return NULL;
   }
 
   description = g_strdup_printf ("VFIO device fd %d", fd);
-  self = device_new (description);
-  self->device_fd = fd;
-  self->owns_device_fd = FALSE;
-  if (!read_device_info (self, error))
+  self = device_from_known_file (description, fd, NULL, &failure);
+  if (failure)
+    g_propagate_error (error, failure);
+  if (self || failure)
+    return g_steal_pointer (&self);
+
+  fds.device = fcntl (fd, F_DUPFD_CLOEXEC, 3);
+  if (fds.device < 0) {
+    g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_FAILED,
+        "Could not duplicate fd %d: %s", fd, g_strerror (errno));
     return NULL;
+  }
+  self = device_new (description);
+  self->device_fd = fds.device;
+  if (!read_device_info (self, error)) {
+    group_fds_close (&fds);
+    return NULL;
+  }
+  register_file (self, &fds, NULL, TRUE);
   return g_steal_pointer (&self);
+}
+
+/**
+ * gst_vfio_device_get_export_policy:
+ *
+ * Returns: whether a dmabuf_id of this device may be exported again
+ */
+GstVfioExportPolicy
+gst_vfio_device_get_export_policy (GstVfioDevice * self)
+{
+  g_return_val_if_fail (GST_IS_VFIO_DEVICE (self), GST_VFIO_EXPORT_ONCE);
+  return self->shared->policy;
+}
+
+/**
+ * gst_vfio_device_get_pci_vendor:
+ *
+ * Returns: the PCI vendor id the device shows the guest, 0 when unknown
+ */
+guint16
+gst_vfio_device_get_pci_vendor (GstVfioDevice * self)
+{
+  g_return_val_if_fail (GST_IS_VFIO_DEVICE (self), 0);
+  return self->shared->pci_vendor;
+}
+
+/**
+ * gst_vfio_device_is_adopted:
+ *
+ * Returns: %TRUE when the device came from another process's fd
+ */
+gboolean
+gst_vfio_device_is_adopted (GstVfioDevice * self)
+{
+  g_return_val_if_fail (GST_IS_VFIO_DEVICE (self), FALSE);
+  return self->adopted;
+}
+
+/**
+ * gst_vfio_device_removal_requested:
+ *
+ * Whether the device's driver asked for it to be released (the request IRQ
+ * of a device this process opened). It waits until every fd of the device
+ * is closed. A plain read, cheap enough for every frame.
+ *
+ * Returns: %TRUE once the request came
+ */
+gboolean
+gst_vfio_device_removal_requested (GstVfioDevice * self)
+{
+  g_return_val_if_fail (GST_IS_VFIO_DEVICE (self), FALSE);
+  return gst_vfio_removal_watch_requested (self->shared->removal);
+}
+
+/**
+ * gst_vfio_device_close_unused:
+ *
+ * An adopted device file whose last handle went while another fd of the
+ * process still held it is kept open with its exports, so that a new handle
+ * on it does not export again; it is closed once no other fd holds it, as
+ * checked once a second. This checks now.
+ *
+ * Returns: how many such files stay open
+ */
+guint
+gst_vfio_device_close_unused (void)
+{
+  return gst_vfio_device_file_collect ();
+}
+
+GstVfioExportTable *
+gst_vfio_device_get_export_table (GstVfioDevice * self)
+{
+  return self->shared->exports;
 }
 
 gint
@@ -384,11 +624,15 @@ device_is_gone (GstVfioDevice * self, gint err)
       && errno == ENODEV;
 }
 
+/* ENODEV comes only once the device was unregistered: its driver removed
+ * it (an unplug, the parent unbound). A VM shutting down closes its own fds
+ * but not ours, so it never shows here. */
 static void
 set_gone_error (GstVfioDevice * self, GError ** error)
 {
   g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_DEVICE_GONE,
-      "%s was removed (hot-unplug or VM shut down)", self->description);
+      "%s was removed: its driver answers ENODEV (the mdev was removed or "
+      "its parent device unbound)", self->description);
 }
 
 static gboolean
@@ -420,9 +664,9 @@ query_with_retry (GstVfioDevice * self, guint32 flags, GstVfioPlaneKind kind,
   return err;
 }
 
-/* Whether the device offers planes of @type_flag. Only EINVAL and ENOTTY
- * mean "not offered"; anything else is an error (a transient one is retried
- * once), so a passing failure is not mistaken for "no display". */
+/* Whether the device offers planes of @type_flag. Any failure but the
+ * device being gone means "not offered", as QEMU takes it: vendor drivers
+ * answer EINVAL, ENOTTY or EOPNOTSUPP. A transient one is retried once. */
 static gboolean
 probe_one (GstVfioDevice * self, guint32 type_flag, GError ** error)
 {
@@ -433,15 +677,13 @@ probe_one (GstVfioDevice * self, guint32 type_flag, GError ** error)
       GST_VFIO_PLANE_PRIMARY, &info);
   if (err == 0)
     return TRUE;
-  if (err == EINVAL || err == ENOTTY)
-    return FALSE;
-  if (device_is_gone (self, err))
+  if (device_is_gone (self, err)) {
     set_gone_error (self, error);
-  else
-    g_set_error (error, GST_VFIO_ERROR, is_transient (err) ?
-        GST_VFIO_ERROR_TRANSIENT : GST_VFIO_ERROR_FAILED,
-        "Probing the display of %s failed: %s", self->description,
-        g_strerror (err));
+    return FALSE;
+  }
+  GST_DEBUG_OBJECT (self, "%s planes not offered: %s",
+      type_flag == VFIO_GFX_PLANE_TYPE_DMABUF ? "dma-buf" : "region",
+      g_strerror (err));
   return FALSE;
 }
 
@@ -574,23 +816,18 @@ gst_vfio_device_query_plane (GstVfioDevice * self, GstVfioPlaneKind kind,
   return FALSE;
 }
 
-/* The id went away between the query and the export: mbochs answers
- * ENOENT, GVT-g EINVAL (intel_vgpu_get_dmabuf()). */
-static gboolean
-is_stale_id (gint err)
-{
-  return err == ENOENT || err == EINVAL;
-}
-
 /**
  * gst_vfio_device_export_dmabuf:
  * @dmabuf_id: an id from a plane answer
- * @error: why it failed
+ * @error: %GST_VFIO_ERROR_TRANSIENT when the id went away (mbochs: ENOENT),
+ *   %GST_VFIO_ERROR_REJECTED when the device refuses it for good (EINVAL:
+ *   mbochs for a framebuffer not on a page boundary, GVT-g for an id it
+ *   does not know), else why it failed
  *
  * One VFIO_DEVICE_GET_GFX_DMABUF. Some exporters break when an id is
  * exported twice (see GstVfioDmabufCache): call this from the cache only.
  *
- * Returns: a new dma-buf fd owned by the caller, or -1
+ * Returns: a new close-on-exec dma-buf fd owned by the caller, or -1
  */
 gint
 gst_vfio_device_export_dmabuf (GstVfioDevice * self, guint32 dmabuf_id,
@@ -602,6 +839,10 @@ gst_vfio_device_export_dmabuf (GstVfioDevice * self, guint32 dmabuf_id,
 
   fd = ioctl (self->device_fd, VFIO_DEVICE_GET_GFX_DMABUF, &dmabuf_id);
   if (fd >= 0) {
+    /* mbochs exports without O_CLOEXEC; a child must not inherit it. */
+    if (fcntl (fd, F_SETFD, FD_CLOEXEC) < 0)
+      GST_WARNING_OBJECT (self, "could not set close-on-exec on dma-buf "
+          "fd %d: %s", fd, g_strerror (errno));
     GST_DEBUG_OBJECT (self, "exported dma-buf id %u as fd %d", dmabuf_id, fd);
     return fd;
   }
@@ -609,9 +850,14 @@ gst_vfio_device_export_dmabuf (GstVfioDevice * self, guint32 dmabuf_id,
   err = errno;
   if (device_is_gone (self, err))
     set_gone_error (self, error);
+  else if (err == EINVAL)
+    g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_REJECTED,
+        "%s refuses to export framebuffer %u (%s): the guest's framebuffer "
+        "cannot be shared, e.g. it does not start on a page boundary",
+        self->description, dmabuf_id, g_strerror (err));
   else
     g_set_error (error, GST_VFIO_ERROR,
-        is_transient (err) || is_stale_id (err) ? GST_VFIO_ERROR_TRANSIENT :
+        is_transient (err) || err == ENOENT ? GST_VFIO_ERROR_TRANSIENT :
         GST_VFIO_ERROR_FAILED, "Exporting dma-buf %u of %s failed: %s",
         dmabuf_id, self->description, g_strerror (err));
   return -1;

@@ -42,6 +42,23 @@ typedef struct
   guint32 link_state;
 } GstVfioEdidInfo;
 
+/**
+ * GstVfioExportPolicy:
+ * @GST_VFIO_EXPORT_ONCE: each dmabuf_id may be exported once while the
+ *   device is open: exporting it again corrupts kernel memory (mbochs).
+ *   What is exported is kept until the device file closes. The default for
+ *   every exporter not known to be safe.
+ * @GST_VFIO_EXPORT_REPEATABLE: every export makes a new kernel object, so
+ *   an id may be dropped and exported again (Intel GVT-g)
+ *
+ * How often the device's exporter allows a framebuffer to be exported.
+ */
+typedef enum
+{
+  GST_VFIO_EXPORT_ONCE,
+  GST_VFIO_EXPORT_REPEATABLE,
+} GstVfioExportPolicy;
+
 #define GST_TYPE_VFIO_DEVICE (gst_vfio_device_get_type ())
 GST_VFIO_API
 G_DECLARE_FINAL_TYPE (GstVfioDevice, gst_vfio_device, GST, VFIO_DEVICE,
@@ -60,6 +77,21 @@ gint gst_vfio_device_get_fd (GstVfioDevice * self);
 
 GST_VFIO_API
 const gchar *gst_vfio_device_get_description (GstVfioDevice * self);
+
+GST_VFIO_API
+GstVfioExportPolicy gst_vfio_device_get_export_policy (GstVfioDevice * self);
+
+GST_VFIO_API
+guint16 gst_vfio_device_get_pci_vendor (GstVfioDevice * self);
+
+GST_VFIO_API
+gboolean gst_vfio_device_is_adopted (GstVfioDevice * self);
+
+GST_VFIO_API
+gboolean gst_vfio_device_removal_requested (GstVfioDevice * self);
+
+GST_VFIO_API
+guint gst_vfio_device_close_unused (void);
 
 GST_VFIO_API
 GstVfioPlaneTypes gst_vfio_device_probe_planes (GstVfioDevice * self,

@@ -7,14 +7,26 @@
  * per memory (VA keeps its surface as qdata on it) import once. Memories of
  * earlier modes stay too: a guest that switches back shows the old ids.
  *
- * One export per id is also what keeps the exporters safe: mbochs corrupts
- * kernel memory when a live id is exported again and when an id is exported
- * again after its fd was closed. Eviction (past max_entries, least recently
- * seen first) therefore only drops memories nobody else holds, and a
- * re-export happens only for an id evicted long ago.
+ * What was exported belongs to the open device file, not to one cache: every
+ * cache on a device that uses the same file (several elements on one
+ * adopted fd, an element started again) shares one export table, so no id
+ * is exported twice by this process while the file is open.
+ *
+ * The export policy of the device decides what happens past the bound:
+ *  - GST_VFIO_EXPORT_ONCE (mbochs, and every exporter not known to be
+ *    safe): an exported id is kept until the device file closes, because
+ *    exporting it again corrupts kernel memory on mbochs (FACTS.md). A new
+ *    id past the bound is refused (GST_VFIO_ERROR_REJECTED), never made
+ *    room for.
+ *  - GST_VFIO_EXPORT_REPEATABLE (GVT-g, which makes a new object per
+ *    export): the least recently seen id that no buffer holds is dropped,
+ *    and exported again should it come back.
+ *
+ * An export the device refuses for good (mbochs: a framebuffer that does
+ * not start on a page) is remembered and refused again without an ioctl.
  *
  * The GstDmaBufAllocator owns each fd: it closes it when the last buffer
- * holding the memory is gone. Not thread-safe: one streaming thread uses it.
+ * holding the memory is gone. Thread-safe: the table has its own lock.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -22,6 +34,7 @@
 
 #include "gstvfiodmabufcache.h"
 #include "gstvfioerror.h"
+#include "gstvfio-private.h"
 
 #include <errno.h>
 #include <gst/allocators/allocators.h>
@@ -33,34 +46,95 @@ GST_DEBUG_CATEGORY_STATIC (gst_vfio_dmabuf_cache_debug);
 typedef struct
 {
   guint32 id;
-  GstMemory *memory;
+  GstMemory *memory;            /* NULL: the device refused to export it */
+  gchar *refusal;
   guint64 size;
   guint64 last_seen;
 } CacheEntry;
 
+struct _GstVfioExportTable
+{
+  GMutex lock;
+  GstVfioExportPolicy policy;
+  GstAllocator *allocator;
+  GHashTable *entries;
+  guint exported;               /* entries with a memory */
+  guint64 clock;
+};
+
 struct _GstVfioDmabufCache
 {
   GstVfioDevice *device;
-  GstAllocator *allocator;
-  GHashTable *entries;
+  GstVfioExportTable *table;
   guint max_entries;
-  guint64 clock;
 };
 
 static void
 cache_entry_free (CacheEntry * entry)
 {
-  gst_memory_unref (entry->memory);
+  if (entry->memory)
+    gst_memory_unref (entry->memory);
+  g_free (entry->refusal);
   g_free (entry);
+}
+
+static void
+ensure_debug (void)
+{
+  static gsize done = 0;
+
+  if (g_once_init_enter (&done)) {
+    GST_DEBUG_CATEGORY_INIT (gst_vfio_dmabuf_cache_debug, "vfiodmabufcache",
+        0, "VFIO dma-buf cache");
+    g_once_init_leave (&done, 1);
+  }
+}
+
+GstVfioExportTable *
+gst_vfio_export_table_new (GstVfioExportPolicy policy)
+{
+  GstVfioExportTable *table = g_new0 (GstVfioExportTable, 1);
+
+  ensure_debug ();
+  g_mutex_init (&table->lock);
+  table->policy = policy;
+  table->allocator = gst_dmabuf_allocator_new ();
+  table->entries = g_hash_table_new_full (NULL, NULL, NULL,
+      (GDestroyNotify) cache_entry_free);
+  return table;
+}
+
+void
+gst_vfio_export_table_free (GstVfioExportTable * table)
+{
+  if (!table)
+    return;
+  GST_DEBUG ("dropping %u exported dma-bufs", table->exported);
+  g_hash_table_unref (table->entries);
+  gst_object_unref (table->allocator);
+  g_mutex_clear (&table->lock);
+  g_free (table);
+}
+
+gboolean
+gst_vfio_export_table_has_exports (GstVfioExportTable * table)
+{
+  gboolean any;
+
+  g_mutex_lock (&table->lock);
+  any = table->exported > 0;
+  g_mutex_unlock (&table->lock);
+  return any;
 }
 
 /**
  * gst_vfio_dmabuf_cache_new:
- * @device: the device whose dma-bufs are cached
- * @max_entries: how many ids to keep, e.g.
- *   %GST_VFIO_DMABUF_CACHE_DEFAULT_SIZE
+ * @device: the device whose dma-bufs are looked up
+ * @max_entries: how many ids may be exported, e.g.
+ *   %GST_VFIO_DMABUF_CACHE_DEFAULT_SIZE (see the export policy for what
+ *   happens past it)
  *
- * Returns: (transfer full): a new cache
+ * Returns: (transfer full): a cache on the export table of @device's file
  */
 GstVfioDmabufCache *
 gst_vfio_dmabuf_cache_new (GstVfioDevice * device, guint max_entries)
@@ -70,64 +144,70 @@ gst_vfio_dmabuf_cache_new (GstVfioDevice * device, guint max_entries)
   g_return_val_if_fail (GST_IS_VFIO_DEVICE (device), NULL);
   g_return_val_if_fail (max_entries > 0, NULL);
 
-  GST_DEBUG_CATEGORY_INIT (gst_vfio_dmabuf_cache_debug, "vfiodmabufcache", 0,
-      "VFIO dma-buf cache");
-
+  ensure_debug ();
   cache = g_new0 (GstVfioDmabufCache, 1);
   cache->device = gst_object_ref (device);
-  cache->allocator = gst_dmabuf_allocator_new ();
-  cache->entries = g_hash_table_new_full (NULL, NULL, NULL,
-      (GDestroyNotify) cache_entry_free);
+  cache->table = gst_vfio_device_get_export_table (device);
   cache->max_entries = max_entries;
   return cache;
 }
 
+/**
+ * gst_vfio_dmabuf_cache_free:
+ *
+ * Frees the cache. What it exported stays with the device file (see the
+ * export policy): another cache on the same file finds it again.
+ */
 void
 gst_vfio_dmabuf_cache_free (GstVfioDmabufCache * cache)
 {
   if (!cache)
     return;
-  g_hash_table_unref (cache->entries);
-  gst_object_unref (cache->allocator);
   gst_object_unref (cache->device);
   g_free (cache);
 }
 
 /**
- * gst_vfio_dmabuf_cache_clear:
+ * gst_vfio_dmabuf_cache_get_size:
  *
- * Drops every memory. Memories still in buffers keep their fds until those
- * buffers are freed.
+ * Returns: how many exported dma-bufs the device file keeps
  */
-void
-gst_vfio_dmabuf_cache_clear (GstVfioDmabufCache * cache)
-{
-  g_return_if_fail (cache != NULL);
-  g_hash_table_remove_all (cache->entries);
-}
-
 guint
 gst_vfio_dmabuf_cache_get_size (GstVfioDmabufCache * cache)
 {
+  guint size;
+
   g_return_val_if_fail (cache != NULL, 0);
-  return g_hash_table_size (cache->entries);
+  g_mutex_lock (&cache->table->lock);
+  size = cache->table->exported;
+  g_mutex_unlock (&cache->table->lock);
+  return size;
 }
 
-/* Only the cache holds it: no buffer anywhere references the memory. */
+GstVfioExportPolicy
+gst_vfio_dmabuf_cache_get_policy (GstVfioDmabufCache * cache)
+{
+  g_return_val_if_fail (cache != NULL, GST_VFIO_EXPORT_ONCE);
+  return cache->table->policy;
+}
+
+/* Only the table holds it: no buffer anywhere references the memory. */
 static gboolean
 entry_is_idle (const CacheEntry * entry)
 {
-  return GST_MINI_OBJECT_REFCOUNT_VALUE (entry->memory) == 1;
+  return entry->memory
+      && GST_MINI_OBJECT_REFCOUNT_VALUE (entry->memory) == 1;
 }
 
-/* Drops the least recently seen idle entry; FALSE when none is idle. */
+/* Repeatable exports only: drops the least recently seen idle entry;
+ * FALSE when none is idle. */
 static gboolean
-evict_one (GstVfioDmabufCache * cache)
+evict_one (GstVfioExportTable * table)
 {
   GHashTableIter iter;
   CacheEntry *entry, *oldest = NULL;
 
-  g_hash_table_iter_init (&iter, cache->entries);
+  g_hash_table_iter_init (&iter, table->entries);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) & entry)) {
     if (entry_is_idle (entry)
         && (!oldest || entry->last_seen < oldest->last_seen))
@@ -135,13 +215,34 @@ evict_one (GstVfioDmabufCache * cache)
   }
 
   if (!oldest) {
-    GST_WARNING ("all %u cached dma-bufs are in use downstream: keeping "
-        "more than %u", g_hash_table_size (cache->entries), cache->max_entries);
+    GST_WARNING ("all %u exported dma-bufs are in use downstream",
+        table->exported);
     return FALSE;
   }
   GST_DEBUG ("evicting dma-buf id %u", oldest->id);
-  g_hash_table_remove (cache->entries, GUINT_TO_POINTER (oldest->id));
+  table->exported--;
+  g_hash_table_remove (table->entries, GUINT_TO_POINTER (oldest->id));
   return TRUE;
+}
+
+/* Whether a new id may be exported; makes room where the policy allows. */
+static gboolean
+make_room (GstVfioDmabufCache * cache, guint32 id, GError ** error)
+{
+  GstVfioExportTable *table = cache->table;
+
+  if (table->policy == GST_VFIO_EXPORT_REPEATABLE) {
+    /* Entries kept past the bound while in use go once they are idle. */
+    while (table->exported >= cache->max_entries && evict_one (table));
+    return TRUE;
+  }
+  if (table->exported < cache->max_entries)
+    return TRUE;
+  g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_REJECTED,
+      "The guest shows framebuffer %u after %u others, the most this "
+      "device's exporter allows (it must not export a framebuffer twice, so "
+      "none is dropped). Raise max-framebuffers.", id, table->exported);
+  return FALSE;
 }
 
 static CacheEntry *
@@ -158,7 +259,7 @@ export_entry (GstVfioDmabufCache * cache, guint32 id, GError ** error)
   /* The real size bounds what the guest may claim for the plane. */
   size = lseek (fd, 0, SEEK_END);
   if (size <= 0) {
-    g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_FAILED,
+    g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_REJECTED,
         "dma-buf %u has no size: %s", id,
         size < 0 ? g_strerror (errno) : "empty");
     close (fd);
@@ -168,11 +269,56 @@ export_entry (GstVfioDmabufCache * cache, guint32 id, GError ** error)
   entry = g_new0 (CacheEntry, 1);
   entry->id = id;
   entry->size = size;
-  entry->memory = gst_dmabuf_allocator_alloc (cache->allocator, fd, size);
+  entry->memory = gst_dmabuf_allocator_alloc (cache->table->allocator, fd,
+      size);
   /* The guest owns the pixels: nobody downstream may write them. */
   GST_MINI_OBJECT_FLAG_SET (entry->memory, GST_MEMORY_FLAG_READONLY);
   GST_DEBUG ("dma-buf id %u: fd %d, %" G_GUINT64_FORMAT " bytes", id, fd,
       entry->size);
+  return entry;
+}
+
+/* An id the device refuses for good: remembered, so that it costs no ioctl
+ * and no second try. */
+static CacheEntry *
+refused_entry (guint32 id, const GError * error)
+{
+  CacheEntry *entry = g_new0 (CacheEntry, 1);
+
+  entry->id = id;
+  entry->refusal = g_strdup (error->message);
+  return entry;
+}
+
+static CacheEntry *
+find_or_export (GstVfioDmabufCache * cache, guint32 id, gboolean * exported,
+    GError ** error)
+{
+  GstVfioExportTable *table = cache->table;
+  GError *failure = NULL;
+  CacheEntry *entry;
+
+  entry = g_hash_table_lookup (table->entries, GUINT_TO_POINTER (id));
+  if (entry)
+    return entry;
+  if (!make_room (cache, id, error))
+    return NULL;
+
+  entry = export_entry (cache, id, &failure);
+  if (!entry && g_error_matches (failure, GST_VFIO_ERROR,
+          GST_VFIO_ERROR_REJECTED))
+    entry = refused_entry (id, failure);
+  if (!entry) {
+    g_propagate_error (error, failure);
+    return NULL;
+  }
+  g_clear_error (&failure);
+
+  g_hash_table_insert (table->entries, GUINT_TO_POINTER (id), entry);
+  if (entry->memory) {
+    table->exported++;
+    *exported = TRUE;
+  }
   return entry;
 }
 
@@ -181,7 +327,8 @@ export_entry (GstVfioDmabufCache * cache, guint32 id, GError ** error)
  * @plane: a validated dma-buf plane
  * @exported: (out) (optional): set to %TRUE when this call exported the id
  * @error: %GST_VFIO_ERROR_REJECTED when the plane does not fit its dma-buf,
- *   or what the export failed with
+ *   when the device refuses to export it, or when it is past the bound of
+ *   an export-once device; else what the export failed with
  *
  * Returns: (transfer full) (nullable): the memory for @plane's dmabuf_id,
  * the same one every time
@@ -190,32 +337,31 @@ GstMemory *
 gst_vfio_dmabuf_cache_lookup (GstVfioDmabufCache * cache,
     const GstVfioPlane * plane, gboolean * exported, GError ** error)
 {
+  GstVfioExportTable *table;
+  GstMemory *memory = NULL;
+  gboolean did_export = FALSE;
   CacheEntry *entry;
 
   g_return_val_if_fail (cache != NULL, NULL);
   g_return_val_if_fail (plane->type == GST_VFIO_PLANE_TYPE_DMABUF, NULL);
 
-  if (exported)
-    *exported = FALSE;
+  table = cache->table;
+  g_mutex_lock (&table->lock);
+  entry = find_or_export (cache, plane->id, &did_export, error);
+  if (!entry)
+    goto done;
+  entry->last_seen = ++table->clock;
 
-  entry = g_hash_table_lookup (cache->entries, GUINT_TO_POINTER (plane->id));
-  if (!entry) {
-    /* Entries kept past the bound while in use go once they are idle. */
-    while (g_hash_table_size (cache->entries) >= cache->max_entries) {
-      if (!evict_one (cache))
-        break;
-    }
-    entry = export_entry (cache, plane->id, error);
-    if (!entry)
-      return NULL;
-    g_hash_table_insert (cache->entries, GUINT_TO_POINTER (plane->id), entry);
-    if (exported)
-      *exported = TRUE;
-  }
-  entry->last_seen = ++cache->clock;
-
+  if (!entry->memory)
+    g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_REJECTED,
+        "%s", entry->refusal);
   /* Kept even when it does not fit: the id must not be exported again. */
-  if (!gst_vfio_plane_fits (plane, entry->size, error))
-    return NULL;
-  return gst_memory_ref (entry->memory);
+  else if (gst_vfio_plane_fits (plane, entry->size, error))
+    memory = gst_memory_ref (entry->memory);
+
+done:
+  g_mutex_unlock (&table->lock);
+  if (exported)
+    *exported = did_export;
+  return memory;
 }

@@ -6,8 +6,9 @@
 
 G_BEGIN_DECLS
 
-/* Well above triple buffering times a few modes. */
-#define GST_VFIO_DMABUF_CACHE_DEFAULT_SIZE 16
+/* Far above triple buffering times a few modes; a guest panning through
+ * a tall virtual framebuffer shows a few dozen. */
+#define GST_VFIO_DMABUF_CACHE_DEFAULT_SIZE 64
 
 typedef struct _GstVfioDmabufCache GstVfioDmabufCache;
 
@@ -23,10 +24,11 @@ GstMemory *gst_vfio_dmabuf_cache_lookup (GstVfioDmabufCache * cache,
     const GstVfioPlane * plane, gboolean * exported, GError ** error);
 
 GST_VFIO_API
-void gst_vfio_dmabuf_cache_clear (GstVfioDmabufCache * cache);
+guint gst_vfio_dmabuf_cache_get_size (GstVfioDmabufCache * cache);
 
 GST_VFIO_API
-guint gst_vfio_dmabuf_cache_get_size (GstVfioDmabufCache * cache);
+GstVfioExportPolicy gst_vfio_dmabuf_cache_get_policy (GstVfioDmabufCache *
+    cache);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GstVfioDmabufCache, gst_vfio_dmabuf_cache_free)
 

@@ -13,6 +13,8 @@
 
 #include "gstvfioplane.h"
 #include "gstvfioerror.h"
+
+#include <linux/vfio.h>
 #include "gstvfioformat.h"
 
 #include <drm_fourcc.h>
@@ -110,6 +112,18 @@ validate_layout (const GstVfioPlane * plane, const GstVfioFormatInfo * info,
   return TRUE;
 }
 
+/* A region plane lives in a device-specific region: never in a BAR, the
+ * config space or the VGA window, which the guest must not make us map. */
+static gboolean
+validate_region (const GstVfioPlane * plane, GError ** error)
+{
+  if (plane->type == GST_VFIO_PLANE_TYPE_REGION
+      && plane->id < VFIO_PCI_NUM_REGIONS)
+    return reject (error, "region %u is a PCI region, not a display region",
+        plane->id);
+  return TRUE;
+}
+
 /**
  * gst_vfio_plane_validate:
  * @plane: a plane answer that is present
@@ -133,6 +147,7 @@ gst_vfio_plane_validate (const GstVfioPlane * plane, GError ** error)
     return reject (error, "no plane");
 
   return validate_size (plane, error)
+      && validate_region (plane, error)
       && validate_format (plane, &info, error)
       && validate_layout (plane, info, error);
 }

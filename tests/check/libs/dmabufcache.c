@@ -183,6 +183,9 @@ GST_START_TEST (test_same_id_same_memory)
 
   gst_memory_unref (mem);
   gst_vfio_dmabuf_cache_free (cache);
+  /* The export belongs to the device file: it goes with the device. */
+  fail_unless_equals_int (vfio_emu_live_dmabufs (dev), 1);
+  gst_clear_object (&device);
   fail_unless_equals_int (vfio_emu_live_dmabufs (dev), 0);
 }
 
@@ -269,6 +272,7 @@ GST_START_TEST (test_flip)
   assert_entries (cache, 2);
 
   gst_vfio_dmabuf_cache_free (cache);
+  gst_clear_object (&device);
   fail_unless_equals_int (vfio_emu_live_dmabufs (dev), 0);
 }
 
@@ -308,169 +312,92 @@ GST_START_TEST (test_mode_change_and_back)
 
 GST_END_TEST;
 
-/* Past max_entries, idle memories go, least recently seen first. */
-GST_START_TEST (test_bound)
+/* Past max_entries an export-once device refuses new ids: nothing it
+ * exported is dropped, so nothing is ever exported twice. */
+GST_START_TEST (test_bound_export_once)
 {
   GstVfioDmabufCache *cache = gst_vfio_dmabuf_cache_new (device, 4);
   gboolean exported;
   GstVfioPlane plane;
   GstMemory *mem;
 
-  /* Three modes, two buffers each: ids 1..6. */
-  for (guint m = 0; m < 3; m++) {
+  fail_unless_equals_int (gst_vfio_dmabuf_cache_get_policy (cache),
+      GST_VFIO_EXPORT_ONCE);
+  /* Two modes, two buffers each: ids 1..4, all released at once. */
+  for (guint m = 0; m < 2; m++) {
     set_mode (640 + 64 * m, 480);
     lookup_and_release (cache);
     vfio_emu_flip (dev);
     lookup_and_release (cache);
-    fail_unless (vfio_emu_live_dmabufs (dev) <= 4);
-    fail_unless (gst_vfio_dmabuf_cache_get_size (cache) <= 4);
   }
-  fail_unless_equals_int (exports (), 6);
   assert_entries (cache, 4);
 
-  /* The newest are kept: ids 5 and 6 come without an export. */
-  plane = query_id (6);
-  mem = lookup (cache, &plane, &exported);
+  /* Ids 5 and 6 are refused, naming the property to raise. */
+  set_mode (768, 480);
+  plane = query_id (5);
+  assert_lookup_fails (cache, &plane, &exported, GST_VFIO_ERROR_REJECTED,
+      "max-framebuffers");
   fail_if (exported);
-  gst_memory_unref (mem);
-  fail_unless_equals_int (exports (), 6);
+  fail_unless_equals_int (exports (), 4);
 
-  /* Id 1, evicted long ago, is exported again, and the bound holds. */
+  /* Id 1, idle since long ago, comes back without an export. */
   set_mode (640, 480);
   plane = query_id (1);
   mem = lookup (cache, &plane, &exported);
-  fail_unless (exported);
+  fail_if (exported);
   gst_memory_unref (mem);
-  fail_unless_equals_int (exports (), 7);
-  fail_unless_equals_int (vfio_emu_live_dmabufs (dev), 4);
-
+  fail_unless_equals_int (exports (), 4);
+  assert_entries (cache, 4);
   gst_vfio_dmabuf_cache_free (cache);
-  fail_unless_equals_int (vfio_emu_live_dmabufs (dev), 0);
 }
 
 GST_END_TEST;
 
-/* A memory that a buffer downstream still holds is never evicted (and so
- * never exported again), even when it is the oldest. */
-GST_START_TEST (test_held_not_evicted)
+/* Every cache on one device shares its exports: a cache made after another
+ * was freed (an element restarted) finds them without exporting. */
+GST_START_TEST (test_caches_share_exports)
 {
-  GstVfioDmabufCache *cache = gst_vfio_dmabuf_cache_new (device, 2);
-  const GstVfioPlane vga = query ();
-  GstVfioPlane plane = vga;
-  GstMemory *held = lookup (cache, &plane, NULL);
-  GstMemory *mem, *third, *again;
+  GstVfioDmabufCache *one = gst_vfio_dmabuf_cache_new (device, 4);
+  GstVfioDmabufCache *other = gst_vfio_dmabuf_cache_new (device, 4);
+  GstVfioPlane plane = query ();
+  GstMemory *a = lookup (one, &plane, NULL);
+  GstMemory *b;
   gboolean exported;
 
-  fail_unless_equals_int (plane.id, 1);
-  vfio_emu_flip (dev);
-  lookup_and_release (cache);   /* id 2 */
-  set_mode (1024, 768);
-  lookup_and_release (cache);   /* id 3: evicts id 2, not the held id 1 */
-  fail_unless_equals_int (exports (), 3);
-  assert_entries (cache, 2);
-
-  mem = lookup (cache, &vga, &exported);
-  fail_unless (mem == held);
+  b = lookup (other, &plane, &exported);
+  fail_unless (a == b);
   fail_if (exported);
-  fail_unless_equals_int (exports (), 3);
-  gst_memory_unref (mem);
+  gst_memory_unref (b);
+  gst_vfio_dmabuf_cache_free (one);
+  gst_vfio_dmabuf_cache_free (other);
 
-  /* Everything held: the cache grows past its bound rather than drop a
-   * memory in use. */
-  vfio_emu_flip (dev);
-  plane = query_id (4);
-  mem = lookup (cache, &plane, NULL);   /* evicts id 3, the only idle one */
-  assert_entries (cache, 2);
-
-  set_mode (1280, 720);
-  plane = query_id (5);
-  third = lookup (cache, &plane, NULL);
-  assert_entries (cache, 3);
-  fail_unless_equals_int (exports (), 5);
-
-  /* Held ones still come back as they are. */
-  again = lookup (cache, &vga, &exported);
-  fail_unless (again == held);
+  other = gst_vfio_dmabuf_cache_new (device, 4);
+  b = lookup (other, &plane, &exported);
+  fail_unless (a == b);
   fail_if (exported);
-  gst_memory_unref (again);
-  fail_unless_equals_int (exports (), 5);
-
-  gst_memory_unref (third);
-  gst_memory_unref (mem);
-  gst_memory_unref (held);
-  gst_vfio_dmabuf_cache_free (cache);
-  fail_unless_equals_int (vfio_emu_live_dmabufs (dev), 0);
+  fail_unless_equals_int (exports (), 1);
+  gst_memory_unref (a);
+  gst_memory_unref (b);
+  gst_vfio_dmabuf_cache_free (other);
 }
 
 GST_END_TEST;
 
-/* Once memories held past the bound are released, the cache shrinks back
- * to its bound on the next export instead of staying above it. */
-GST_START_TEST (test_bound_after_all_held)
-{
-  GstVfioDmabufCache *cache = gst_vfio_dmabuf_cache_new (device, 2);
-  GstMemory *held[3];
-  GstVfioPlane plane;
-
-  /* Ids 1, 2 and 3, all held: three entries for a bound of two. */
-  for (guint i = 0; i < 3; i++) {
-    if (i == 2)
-      set_mode (1024, 768);
-    else if (i == 1)
-      vfio_emu_flip (dev);
-    plane = query_id (i + 1);
-    held[i] = lookup (cache, &plane, NULL);
-  }
-  assert_entries (cache, 3);
-  for (guint i = 0; i < 3; i++)
-    gst_memory_unref (held[i]);
-
-  /* Ids 4, 5 and 6, released at once. */
-  vfio_emu_flip (dev);
-  lookup_and_release (cache);
-  assert_entries (cache, 2);
-  set_mode (1280, 720);
-  lookup_and_release (cache);
-  vfio_emu_flip (dev);
-  lookup_and_release (cache);
-  fail_unless_equals_int (exports (), 6);
-  assert_entries (cache, 2);
-  gst_vfio_dmabuf_cache_free (cache);
-}
-
-GST_END_TEST;
-
-/* clear() drops the cache's references; fds close when the last holder
- * lets go. */
-GST_START_TEST (test_clear)
+/* An export the device refuses for good (EINVAL) is not tried again. */
+GST_START_TEST (test_refused_export_remembered)
 {
   GstVfioDmabufCache *cache = gst_vfio_dmabuf_cache_new (device, 4);
   GstVfioPlane plane = query ();
-  GstMemory *held = lookup (cache, &plane, NULL);
-  GstMemory *mem;
-  gboolean exported;
+  gboolean exported = TRUE;
 
-  vfio_emu_flip (dev);
-  lookup_and_release (cache);
-  fail_unless_equals_int (vfio_emu_live_dmabufs (dev), 2);
-
-  gst_vfio_dmabuf_cache_clear (cache);
-  fail_unless_equals_int (gst_vfio_dmabuf_cache_get_size (cache), 0);
-  fail_unless_equals_int (vfio_emu_live_dmabufs (dev), 1);
-  fail_unless_equals_int (GST_MINI_OBJECT_REFCOUNT_VALUE (held), 1);
-
-  /* The held memory still works. */
-  check_pixels (held, &plane);
-  gst_memory_unref (held);
-  fail_unless_equals_int (vfio_emu_live_dmabufs (dev), 0);
-
-  /* A cleared cache exports afresh. */
-  mem = lookup (cache, &plane, &exported);
-  fail_unless (exported);
-  fail_unless_equals_int (gst_vfio_dmabuf_cache_get_size (cache), 1);
-  gst_memory_unref (mem);
-  gst_vfio_dmabuf_cache_clear (cache);
-  fail_unless_equals_int (vfio_emu_live_dmabufs (dev), 0);
+  vfio_emu_fail_ioctl (dev, VFIO_DEVICE_GET_GFX_DMABUF, EINVAL, 1, 1);
+  for (guint i = 0; i < 3; i++) {
+    assert_lookup_fails (cache, &plane, &exported, GST_VFIO_ERROR_REJECTED,
+        "refuses to export");
+    fail_if (exported);
+  }
+  fail_unless_equals_int (exports (), 1);
+  assert_entries (cache, 0);
   gst_vfio_dmabuf_cache_free (cache);
 }
 
@@ -627,10 +554,9 @@ vfiodmabufcache_suite (void)
   tcase_add_test (tc, test_pixels);
   tcase_add_test (tc, test_flip);
   tcase_add_test (tc, test_mode_change_and_back);
-  tcase_add_test (tc, test_bound);
-  tcase_add_test (tc, test_held_not_evicted);
-  tcase_add_test (tc, test_bound_after_all_held);
-  tcase_add_test (tc, test_clear);
+  tcase_add_test (tc, test_bound_export_once);
+  tcase_add_test (tc, test_caches_share_exports);
+  tcase_add_test (tc, test_refused_export_remembered);
   tcase_add_test (tc, test_memory_outlives_cache);
   tcase_add_test (tc, test_cache_holds_device);
   tcase_add_test (tc, test_plane_larger_than_dmabuf);

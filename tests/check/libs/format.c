@@ -76,7 +76,8 @@ make_plane (GstVfioPlaneTypes type, guint32 fourcc, guint bpp, guint64 modifier)
     .width = WIDTH,
     .height = HEIGHT,
     .stride = GST_ROUND_UP_N (WIDTH * bpp, 512),
-    .id = 3,
+    /* A dma-buf id, or a device-specific region (mdpy's is 16). */
+    .id = type == GST_VFIO_PLANE_TYPE_REGION ? 16 : 3,
   };
 
   plane.size = plane.stride * GST_ROUND_UP_N (HEIGHT, 32);

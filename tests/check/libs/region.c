@@ -262,10 +262,21 @@ GST_START_TEST (test_region_missing)
   plane = show_raw_plane (&info);
   assert_map_fails (&plane, GST_VFIO_ERROR_FAILED, "40");
 
-  /* An empty region (an unimplemented BAR) holds nothing. */
-  info.region_index = 1;
-  plane = show_raw_plane (&info);
-  assert_map_fails (&plane, GST_VFIO_ERROR_NOT_SUPPORTED, NULL);
+  /* A BAR, the config space or the VGA window is never a display region:
+   * refused before anything looks it up. */
+  for (guint32 index = 0; index < VFIO_PCI_NUM_REGIONS; index++) {
+    GError *error = NULL;
+
+    info.region_index = index;
+    vfio_emu_set_raw_plane (dev, &info, 0);
+    fail_unless (gst_vfio_device_query_plane (device, GST_VFIO_PLANE_PRIMARY,
+            &plane, &error));
+    fail_if (gst_vfio_plane_validate (&plane, &error));
+    g_assert_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_REJECTED);
+    fail_unless (strstr (error->message, "PCI region") != NULL, "%s",
+        error->message);
+    g_clear_error (&error);
+  }
 }
 
 GST_END_TEST;

@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfiogfxsrc and the lifetime of what it exports, against the emulated
+ * mdev: each guest framebuffer is exported once for as long as the device
+ * file is open, whatever the guest shows, however often the element
+ * changes state, and however many elements use the device (mbochs frees
+ * guest pages still in use at a second export: FACTS.md). Also the fds:
+ * the adopted one, the exported ones, refused exports, region indexes.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <drm_fourcc.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gst/allocators/allocators.h>
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <gst/vfio/vfio.h>
+#include <unistd.h>
+
+#include "vfioemu.h"
+
+#define UUID "0d3c2b1a-5e4f-4a6b-9c8d-7e6f5a4b3c2d"
+#define GROUP 23
+#define FAST_DMABUF "video/x-raw(memory:DMABuf), framerate=1000/1"
+#define WIDTH 64
+#define HEIGHT 32
+#define PLANE_SIZE (WIDTH * HEIGHT * 4)
+
+static VfioEmuDevice *dev;
+
+static void
+setup (void)
+{
+  vfio_emu_reset ();
+  dev = vfio_emu_add_mdev (UUID, GROUP, VFIO_EMU_DMABUF | VFIO_EMU_EDID);
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, WIDTH,
+      HEIGHT, 0);
+}
+
+static void
+teardown (void)
+{
+  vfio_emu_reset ();
+  gst_vfio_device_close_unused ();
+  dev = NULL;
+}
+
+/* A harness on @fd (-1: the mdev by UUID). */
+static GstHarness *
+harness_on (gint fd)
+{
+  GstHarness *h = gst_harness_new_with_padnames ("vfiogfxsrc", NULL, "src");
+
+  if (fd >= 0)
+    g_object_set (h->element, "device-fd", fd, NULL);
+  else
+    g_object_set (h->element, "device", UUID, NULL);
+  gst_harness_use_systemclock (h);
+  gst_harness_set_sink_caps_str (h, FAST_DMABUF);
+  return h;
+}
+
+static guint64
+stat_of (GstElement * element, const gchar * name)
+{
+  GstStructure *stats;
+  guint64 value = G_MAXUINT64;
+
+  g_object_get (element, "stats", &stats, NULL);
+  fail_unless (gst_structure_get_uint64 (stats, name, &value), "no stat %s",
+      name);
+  gst_structure_free (stats);
+  return value;
+}
+
+static guint
+exports (void)
+{
+  return vfio_emu_ioctl_count (dev, VFIO_DEVICE_GET_GFX_DMABUF);
+}
+
+/* The guest shows framebuffer @id of the same XR24 layout, as a guest
+ * panning through a tall virtual framebuffer does. */
+static void
+show_id (guint32 id)
+{
+  struct vfio_device_gfx_plane_info info = {
+    .drm_format = DRM_FORMAT_XRGB8888,
+    .drm_format_mod = DRM_FORMAT_MOD_LINEAR,
+    .width = WIDTH,
+    .height = HEIGHT,
+    .stride = WIDTH * 4,
+    .size = PLANE_SIZE,
+    .x_hot = G_MAXUINT32,
+    .y_hot = G_MAXUINT32,
+    .dmabuf_id = id,
+  };
+
+  vfio_emu_set_raw_plane (dev, &info, PLANE_SIZE);
+}
+
+/* Pulls until a buffer's memory differs from @old; returns that memory
+ * (only compared, never dereferenced). */
+static GstMemory *
+pull_new_memory (GstHarness * h, GstMemory * old)
+{
+  for (gint i = 0; i < 1000; i++) {
+    GstBuffer *buf = gst_harness_pull (h);
+    GstMemory *mem;
+
+    fail_unless (buf != NULL);
+    mem = gst_buffer_peek_memory (buf, 0);
+    gst_buffer_unref (buf);
+    if (mem != old)
+      return mem;
+  }
+  fail ("the memory never changed");
+  return NULL;
+}
+
+static void
+pull_one (GstHarness * h)
+{
+  GstBuffer *buf = gst_harness_pull (h);
+
+  fail_unless (buf != NULL);
+  gst_buffer_unref (buf);
+}
+
+/* A guest cycling 2.5 times through 24 framebuffers, more than the old
+ * bound of 16: each is exported once, never again after it went idle. */
+GST_START_TEST (test_many_framebuffers_exported_once)
+{
+  GstHarness *h = harness_on (-1);
+  GstMemory *mem = NULL;
+  const guint ids = 24;
+
+  gst_harness_play (h);
+  for (guint n = 0; n < ids * 5 / 2; n++) {
+    show_id (1 + n % ids);
+    mem = pull_new_memory (h, mem);
+  }
+
+  fail_unless_equals_int (exports (), ids);
+  fail_unless_equals_uint64 (stat_of (h->element, "exports"), ids);
+  fail_unless_equals_uint64 (stat_of (h->element, "rejected-planes"), 0);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* Past max-framebuffers the new framebuffers are skipped with a warning;
+ * the ones exported stay and are never exported again. */
+GST_START_TEST (test_bound_skips_new_framebuffers)
+{
+  GstHarness *h = harness_on (-1);
+  GstBus *bus = gst_bus_new ();
+  GstMessage *warning;
+  GError *error = NULL;
+  gchar *debug = NULL;
+  GstMemory *mem = NULL;
+
+  g_object_set (h->element, "max-framebuffers", 4, NULL);
+  gst_element_set_bus (h->element, bus);
+  gst_harness_play (h);
+  for (guint32 id = 1; id <= 4; id++) {
+    show_id (id);
+    mem = pull_new_memory (h, mem);
+  }
+  fail_unless_equals_int (exports (), 4);
+
+  show_id (5);
+  warning = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
+      GST_MESSAGE_WARNING);
+  fail_unless (warning != NULL, "no warning past the bound");
+  gst_message_parse_warning (warning, &error, &debug);
+  fail_unless (strstr (debug, "max-framebuffers") != NULL, "%s", debug);
+  g_free (debug);
+  g_clear_error (&error);
+  gst_message_unref (warning);
+  fail_unless (stat_of (h->element, "rejected-planes") > 0);
+
+  for (guint32 id = 1; id <= 4; id++) {
+    show_id (id);
+    mem = pull_new_memory (h, mem);
+  }
+  fail_unless_equals_int (exports (), 4);
+
+  gst_harness_teardown (h);
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (bus);
+}
+
+GST_END_TEST;
+
+/* PLAYING -> READY -> PLAYING three times on one device: no new export. */
+GST_START_TEST (test_state_cycles_export_once)
+{
+  GstHarness *h = harness_on (-1);
+
+  gst_harness_play (h);
+  pull_one (h);
+  for (gint cycle = 0; cycle < 3; cycle++) {
+    fail_unless_equals_int (gst_element_set_state (h->element,
+            GST_STATE_READY), GST_STATE_CHANGE_SUCCESS);
+    gst_harness_play (h);
+    pull_one (h);
+  }
+  fail_unless_equals_int (exports (), 1);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* Two elements on the same adopted fd share its exports. */
+GST_START_TEST (test_two_elements_one_fd)
+{
+  gint fd = vfio_emu_open_device_fd (dev);
+  GstHarness *a = harness_on (fd);
+  GstHarness *b = harness_on (fd);
+  GstBuffer *buf_a, *buf_b;
+
+  gst_harness_play (a);
+  gst_harness_play (b);
+  buf_a = gst_harness_pull (a);
+  buf_b = gst_harness_pull (b);
+  fail_unless (gst_buffer_peek_memory (buf_a, 0) ==
+      gst_buffer_peek_memory (buf_b, 0), "one framebuffer, two memories");
+  gst_buffer_unref (buf_a);
+  gst_buffer_unref (buf_b);
+
+  vfio_emu_flip (dev);
+  pull_new_memory (a, NULL);
+  pull_new_memory (b, NULL);
+  fail_unless_equals_int (exports (), 2);
+
+  gst_harness_teardown (a);
+  gst_harness_teardown (b);
+}
+
+GST_END_TEST;
+
+/* Two elements on fds dup'ed from one another: one open file, shared. */
+GST_START_TEST (test_dup_fds_share_exports)
+{
+  gint fd = vfio_emu_open_device_fd (dev);
+  gint copy = dup (fd);
+  GstHarness *a = harness_on (fd);
+  GstHarness *b = harness_on (copy);
+
+  gst_harness_play (a);
+  gst_harness_play (b);
+  pull_one (a);
+  pull_one (b);
+  fail_unless_equals_int (exports (), 1);
+
+  gst_harness_teardown (a);
+  gst_harness_teardown (b);
+  close (copy);
+}
+
+GST_END_TEST;
+
+/* An element created again on the fd the application still holds: the
+ * device file stayed open, so its ids must not be exported again. Once the
+ * application closes the fd, the element's copy goes too. */
+GST_START_TEST (test_new_element_same_fd)
+{
+  gint fd = vfio_emu_open_device_fd (dev);
+  GstHarness *h;
+
+  h = harness_on (fd);
+  gst_harness_play (h);
+  pull_one (h);
+  gst_harness_teardown (h);
+
+  h = harness_on (fd);
+  gst_harness_play (h);
+  pull_one (h);
+  gst_harness_teardown (h);
+  fail_unless_equals_int (exports (), 1);
+
+  /* Still held by the application: kept. */
+  fail_unless_equals_int (gst_vfio_device_close_unused (), 1);
+  fail_unless (vfio_emu_open_fds () > 0);
+  close (fd);
+  fail_unless_equals_int (gst_vfio_device_close_unused (), 0);
+  fail_unless_equals_int (vfio_emu_open_fds (), 0);
+}
+
+GST_END_TEST;
+
+/* The element works on its own copy of device-fd: the application may
+ * close its fd once the element is in READY, and the copy is closed at
+ * READY -> NULL. */
+GST_START_TEST (test_device_fd_is_duplicated)
+{
+  gint fd = vfio_emu_open_device_fd (dev);
+  GstHarness *h = harness_on (fd);
+  gint copy = dup (fd);
+
+  gst_harness_play (h);
+  pull_one (h);
+  close (fd);
+  vfio_emu_flip (dev);
+  pull_new_memory (h, NULL);
+  pull_one (h);
+  fail_unless_equals_int (stat_of (h->element, "exports"), 2);
+
+  close (copy);
+  gst_element_set_state (h->element, GST_STATE_NULL);
+  fail_unless_equals_int (gst_vfio_device_close_unused (), 0);
+  fail_unless_equals_int (vfio_emu_open_fds (), 0);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* Exported dma-bufs are close-on-exec, whatever the exporter did. */
+GST_START_TEST (test_dmabuf_fds_close_on_exec)
+{
+  GstHarness *h = harness_on (-1);
+  GstBuffer *buf;
+  gint fd;
+
+  gst_harness_play (h);
+  buf = gst_harness_pull (h);
+  fd = gst_dmabuf_memory_get_fd (gst_buffer_peek_memory (buf, 0));
+  fail_unless (fd >= 0);
+  fail_unless (fcntl (fd, F_GETFD) & FD_CLOEXEC, "dma-buf fd %d would be "
+      "inherited by children", fd);
+  gst_buffer_unref (buf);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* mbochs refuses to export a framebuffer that does not start on a page
+ * (EINVAL) for good: one try, then the frames are skipped and counted. */
+GST_START_TEST (test_refused_export_not_retried)
+{
+  GstHarness *h = harness_on (-1);
+  GstBus *bus = gst_bus_new ();
+  GstMessage *warning;
+
+  gst_element_set_bus (h->element, bus);
+  gst_harness_play (h);
+  pull_one (h);
+
+  vfio_emu_fail_ioctl (dev, VFIO_DEVICE_GET_GFX_DMABUF, EINVAL, 1, 0);
+  show_id (9);
+  warning = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
+      GST_MESSAGE_WARNING);
+  fail_unless (warning != NULL, "no warning for a refused export");
+  gst_message_unref (warning);
+  for (gint i = 0; i < 5000 && stat_of (h->element, "rejected-planes") < 20;
+      i++)
+    g_usleep (1000);
+  fail_unless (stat_of (h->element, "rejected-planes") >= 20,
+      "the refused frames were not counted as rejected");
+  fail_unless_equals_int (exports (), 2);
+
+  gst_harness_teardown (h);
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (bus);
+}
+
+GST_END_TEST;
+
+static Suite *
+exports_suite (void)
+{
+  Suite *s = suite_create ("vfiogfxsrc-exports");
+  TCase *tc = tcase_create ("general");
+
+  tcase_add_checked_fixture (tc, setup, teardown);
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_many_framebuffers_exported_once);
+  tcase_add_test (tc, test_bound_skips_new_framebuffers);
+  tcase_add_test (tc, test_state_cycles_export_once);
+  tcase_add_test (tc, test_two_elements_one_fd);
+  tcase_add_test (tc, test_dup_fds_share_exports);
+  tcase_add_test (tc, test_new_element_same_fd);
+  tcase_add_test (tc, test_device_fd_is_duplicated);
+  tcase_add_test (tc, test_dmabuf_fds_close_on_exec);
+  tcase_add_test (tc, test_refused_export_not_retried);
+  return s;
+}
+
+GST_CHECK_MAIN (exports);
