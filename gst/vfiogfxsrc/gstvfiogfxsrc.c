@@ -14,9 +14,10 @@
  * Each guest framebuffer is exported once and the same #GstMemory is pushed
  * whenever the guest shows it again, so importers cache their surfaces.
  *
- * The device is opened by UUID or sysfs path (#GstVfioGfxSrc:device) or,
- * while a VM holds it, adopted from a file descriptor that the VMM hands
- * over (#GstVfioGfxSrc:device-fd).
+ * The device is opened by UUID or sysfs path (#GstVfioGfxSrc:device); while
+ * a VM holds it, its device fd is borrowed from the VMM
+ * (#GstVfioGfxSrc:borrow), or adopted from a file descriptor that the VMM
+ * hands over (#GstVfioGfxSrc:device-fd).
  *
  * ## Example launch line
  * |[
@@ -29,13 +30,16 @@
  * While it is gone the source keeps the stream alive with GAP events.
  * `vfiogfxsrc-removed` is posted, and the stream ends with EOS, when the
  * device's driver asks for the device back (its request IRQ, on devices the
- * element opened itself and whose driver offers one).
+ * element opened itself and whose driver offers one);
+ * `vfiogfxsrc-vmm-exited` with the int `pid`, when the VMM whose device was
+ * borrowed (or named by #GstVfioGfxSrc:vmm-pid) exits.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
 #include "gstvfiogfxsrc.h"
+#include "gstvfiosrcdevice.h"
 #include "gstvfioticker.h"
 
 #include <gst/allocators/allocators.h>
@@ -47,6 +51,8 @@ GST_DEBUG_CATEGORY_STATIC (gst_vfio_gfx_src_debug);
 
 #define DEFAULT_DEVICE NULL
 #define DEFAULT_DEVICE_FD -1
+#define DEFAULT_BORROW TRUE
+#define DEFAULT_VMM_PID 0
 #define DEFAULT_CAPTURE_MODE GST_VFIO_GFX_SRC_CAPTURE_EVERY_TICK
 #define DEFAULT_MAX_FRAMEBUFFERS GST_VFIO_DMABUF_CACHE_DEFAULT_SIZE
 #define DEFAULT_FPS_N 60
@@ -58,6 +64,8 @@ enum
   PROP_0,
   PROP_DEVICE,
   PROP_DEVICE_FD,
+  PROP_BORROW,
+  PROP_VMM_PID,
   PROP_CAPTURE_MODE,
   PROP_MAX_FRAMEBUFFERS,
   PROP_STATS,
@@ -83,6 +91,8 @@ struct _GstVfioGfxSrc
   /* properties, under the object lock */
   gchar *device_path;
   gint device_fd;
+  gboolean borrow;
+  gint vmm_pid;
   GstVfioGfxSrcCaptureMode capture_mode;
   guint max_framebuffers;
   GstVfioGfxSrcStats stats;
@@ -249,6 +259,7 @@ typedef enum
   PLANE_NONE,                   /* display off */
   PLANE_SKIP,                   /* rejected or transient: try next tick */
   PLANE_ERROR,                  /* posted */
+  PLANE_END,                    /* the device went away: EOS */
 } PlaneResult;
 
 /* One query, validated. */
@@ -268,6 +279,10 @@ query_plane (GstVfioGfxSrc * self, GstVfioPlane * plane)
       note_rejected (self, error);
       return PLANE_SKIP;
     }
+    /* The VMM exited while we asked: its end, not an error. */
+    if (gst_vfio_src_check_device_end (GST_ELEMENT (self), self->device) ==
+        GST_FLOW_EOS)
+      return PLANE_END;
     post_vfio_error (self, error);
     return PLANE_ERROR;
   }
@@ -300,7 +315,7 @@ wait_for_plane (GstVfioGfxSrc * self)
       GST_FLOW_OK) {
     PlaneResult res = query_plane (self, &plane);
 
-    if (res == PLANE_ERROR)
+    if (res == PLANE_ERROR || res == PLANE_END)
       break;
     if (res == PLANE_OK) {
       self->plane = plane;
@@ -569,6 +584,8 @@ capture_tick (GstVfioGfxSrc * self, GstClockTime running_time,
   res = query_plane (self, &plane);
   if (res == PLANE_ERROR)
     return GST_FLOW_ERROR;
+  if (res == PLANE_END)
+    return GST_FLOW_EOS;
   if (res == PLANE_NONE)
     push_gap (self, running_time);
   if (res != PLANE_OK)
@@ -592,21 +609,6 @@ capture_tick (GstVfioGfxSrc * self, GstClockTime running_time,
   return GST_FLOW_OK;
 }
 
-/* The driver asked for the device back (request IRQ): it waits until our
- * fds close, so the stream ends and the application can stop it. */
-static GstFlowReturn
-end_on_removal (GstVfioGfxSrc * self)
-{
-  GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
-      ("The device %s is being removed: ending the stream.",
-          gst_vfio_device_get_description (self->device)),
-      ("the device signalled its request IRQ"));
-  gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_element (GST_OBJECT (self),
-          gst_structure_new_empty ("vfiogfxsrc-removed")));
-  return GST_FLOW_EOS;
-}
-
 static GstFlowReturn
 gst_vfio_gfx_src_create (GstPushSrc * psrc, GstBuffer ** buffer)
 {
@@ -616,8 +618,8 @@ gst_vfio_gfx_src_create (GstPushSrc * psrc, GstBuffer ** buffer)
 
   do {
     ret = wait_for_tick (self, &running_time);
-    if (ret == GST_FLOW_OK && gst_vfio_device_removal_requested (self->device))
-      ret = end_on_removal (self);
+    if (ret == GST_FLOW_OK)
+      ret = gst_vfio_src_check_device_end (GST_ELEMENT (self), self->device);
     if (ret == GST_FLOW_OK)
       ret = capture_tick (self, running_time, buffer);
   } while (ret == GST_FLOW_OK && !*buffer);
@@ -630,29 +632,19 @@ gst_vfio_gfx_src_create (GstPushSrc * psrc, GstBuffer ** buffer)
 static GstVfioDevice *
 open_device (GstVfioGfxSrc * self, GError ** error)
 {
-  g_autofree gchar *path = NULL;
-  gint fd;
+  GstVfioSrcDeviceSettings settings;
+  GstVfioDevice *device;
 
   GST_OBJECT_LOCK (self);
-  path = g_strdup (self->device_path);
-  fd = self->device_fd;
+  settings.path = g_strdup (self->device_path);
+  settings.fd = self->device_fd;
+  settings.borrow = self->borrow;
+  settings.vmm_pid = self->vmm_pid;
   GST_OBJECT_UNLOCK (self);
 
-  if (path && fd >= 0) {
-    g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_INVALID_ARGUMENT,
-        "Both device (%s) and device-fd (%d) are set: set only one.", path,
-        fd);
-    return NULL;
-  }
-  if (path)
-    return gst_vfio_device_open (path, error);
-  if (fd != DEFAULT_DEVICE_FD)
-    return gst_vfio_device_new_from_fd (fd, error);
-
-  g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_INVALID_ARGUMENT,
-      "No device: set device to an mdev UUID or sysfs path, or device-fd "
-      "to a VFIO device fd handed over by the VMM.");
-  return NULL;
+  device = gst_vfio_src_open_device (GST_ELEMENT (self), &settings, error);
+  g_free (settings.path);
+  return device;
 }
 
 static void
@@ -803,6 +795,12 @@ gst_vfio_gfx_src_set_property (GObject * object, guint prop_id,
     case PROP_DEVICE_FD:
       self->device_fd = g_value_get_int (value);
       break;
+    case PROP_BORROW:
+      self->borrow = g_value_get_boolean (value);
+      break;
+    case PROP_VMM_PID:
+      self->vmm_pid = g_value_get_int (value);
+      break;
     case PROP_CAPTURE_MODE:
       self->capture_mode = g_value_get_enum (value);
       break;
@@ -835,6 +833,12 @@ gst_vfio_gfx_src_get_property (GObject * object, guint prop_id,
     case PROP_DEVICE_FD:
       g_value_set_int (value, self->device_fd);
       break;
+    case PROP_BORROW:
+      g_value_set_boolean (value, self->borrow);
+      break;
+    case PROP_VMM_PID:
+      g_value_set_int (value, self->vmm_pid);
+      break;
     case PROP_CAPTURE_MODE:
       g_value_set_enum (value, self->capture_mode);
       break;
@@ -865,6 +869,8 @@ static void
 gst_vfio_gfx_src_init (GstVfioGfxSrc * self)
 {
   self->device_fd = DEFAULT_DEVICE_FD;
+  self->borrow = DEFAULT_BORROW;
+  self->vmm_pid = DEFAULT_VMM_PID;
   self->capture_mode = DEFAULT_CAPTURE_MODE;
   self->max_framebuffers = DEFAULT_MAX_FRAMEBUFFERS;
   self->signal_present = -1;
@@ -884,8 +890,8 @@ install_properties (GObjectClass * gobject_class)
    * GstVfioGfxSrc:device:
    *
    * The mdev to open: its UUID or sysfs path (/sys/bus/mdev/devices/UUID).
-   * Its VFIO group must not be open elsewhere: while a VM runs on it, use
-   * #GstVfioGfxSrc:device-fd instead.
+   * While a VM runs on it, its VFIO group is open in the VMM: the element
+   * then borrows the VMM's device fd (see #GstVfioGfxSrc:borrow).
    */
   properties[PROP_DEVICE] = g_param_spec_string ("device", "Device",
       "mdev UUID or sysfs path (/sys/bus/mdev/devices/UUID)",
@@ -915,6 +921,35 @@ install_properties (GObjectClass * gobject_class)
       "Capture mode", "When to push frames",
       GST_TYPE_VFIO_GFX_SRC_CAPTURE_MODE, DEFAULT_CAPTURE_MODE,
       rw | GST_PARAM_MUTABLE_READY);
+
+  /**
+   * GstVfioGfxSrc:borrow:
+   *
+   * When the mdev named by #GstVfioGfxSrc:device is held by another
+   * process (QEMU, libvirt's QEMU), take a copy of that process's device fd
+   * with pidfd_getfd(2). Needs ptrace permission over the VMM: root,
+   * CAP_SYS_PTRACE, or the same user with kernel.yama.ptrace_scope 0. The
+   * device is closed as soon as the VMM exits, and the stream ends with
+   * EOS and a `vfiogfxsrc-vmm-exited` message. Refused on exporters that
+   * must export each framebuffer once when the VMM shows the display
+   * itself (QEMU `display=on`).
+   */
+  properties[PROP_BORROW] = g_param_spec_boolean ("borrow", "Borrow",
+      "Borrow the device fd of the VMM that holds the mdev",
+      DEFAULT_BORROW, rw);
+
+  /**
+   * GstVfioGfxSrc:vmm-pid:
+   *
+   * The process that holds the device, when known: with
+   * #GstVfioGfxSrc:device it is borrowed from this process without looking
+   * through /proc (hosts that hide other processes); with
+   * #GstVfioGfxSrc:device-fd the stream ends, and the device is closed, when
+   * it exits. 0: unknown.
+   */
+  properties[PROP_VMM_PID] = g_param_spec_int ("vmm-pid", "VMM pid",
+      "The process holding the device (0: unknown)", 0, G_MAXINT,
+      DEFAULT_VMM_PID, rw);
 
   /**
    * GstVfioGfxSrc:max-framebuffers:

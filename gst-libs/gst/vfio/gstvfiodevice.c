@@ -19,6 +19,7 @@
 #include "gstvfiodevice.h"
 #include "gstvfiodevicefile.h"
 #include "gstvfioerror.h"
+#include "gstvfiofdwatch.h"
 #include "gstvfioremoval.h"
 #include "gstvfio-private.h"
 
@@ -27,6 +28,7 @@
 #include <linux/vfio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 GST_DEBUG_CATEGORY_STATIC (gst_vfio_device_debug);
@@ -44,6 +46,11 @@ typedef struct
   guint16 pci_vendor;
   GstVfioExportTable *exports;
   GstVfioRemovalWatch *removal;
+  /* The VMM whose device this is, when known: its exit closes the file. */
+  gint holder_pid;
+  gint holder_pidfd;
+  gint device_fd;
+  GstVfioFdWatch *holder_watch;
 } SharedState;
 
 struct _GstVfioDevice
@@ -75,6 +82,9 @@ close_fd (gint * fd)
 static void
 shared_state_free (SharedState * shared)
 {
+  gst_vfio_fd_watch_free (shared->holder_watch);
+  if (shared->holder_pidfd >= 0)
+    close (shared->holder_pidfd);
   gst_vfio_removal_watch_free (shared->removal);
   gst_vfio_export_table_free (shared->exports);
   g_free (shared);
@@ -147,8 +157,8 @@ set_open_error (GError ** error, const gchar * node, gint err)
 }
 
 /* "/sys/bus/mdev/devices/UUID" for a UUID, the path itself for a path. */
-static gchar *
-resolve_sysfs_path (const gchar * device, GError ** error)
+gchar *
+gst_vfio_resolve_sysfs_path (const gchar * device, GError ** error)
 {
   if (device[0] == '/')
     return g_strdup (device);
@@ -161,8 +171,8 @@ resolve_sysfs_path (const gchar * device, GError ** error)
   return NULL;
 }
 
-static gboolean
-check_sysfs_device (const gchar * sysfs_path, GError ** error)
+gboolean
+gst_vfio_check_sysfs_device (const gchar * sysfs_path, GError ** error)
 {
   gint fd = open (sysfs_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
@@ -178,8 +188,8 @@ check_sysfs_device (const gchar * sysfs_path, GError ** error)
 }
 
 /* The IOMMU group number from the iommu_group link, -1 on error. */
-static gint
-read_iommu_group (const gchar * sysfs_path, GError ** error)
+gint
+gst_vfio_read_iommu_group (const gchar * sysfs_path, GError ** error)
 {
   g_autofree gchar *link = g_build_filename (sysfs_path, "iommu_group", NULL);
   gchar target[PATH_MAX];
@@ -355,6 +365,8 @@ shared_state_new (GstVfioDevice * self, gboolean watch_removal)
 {
   SharedState *shared = g_new0 (SharedState, 1);
 
+  shared->holder_pidfd = -1;
+  shared->device_fd = self->device_fd;
   shared->pci_vendor = read_pci_vendor (self);
   shared->policy = policy_for_vendor (shared->pci_vendor);
   shared->exports = gst_vfio_export_table_new (shared->policy);
@@ -435,15 +447,15 @@ gst_vfio_device_open (const gchar * device, GError ** error)
 
   g_return_val_if_fail (device != NULL, NULL);
 
-  sysfs_path = resolve_sysfs_path (device, error);
-  if (!sysfs_path || !check_sysfs_device (sysfs_path, error))
+  sysfs_path = gst_vfio_resolve_sysfs_path (device, error);
+  if (!sysfs_path || !gst_vfio_check_sysfs_device (sysfs_path, error))
     return NULL;
   self = device_from_known_file (sysfs_path, -1, sysfs_path, &failure);
   if (failure)
     g_propagate_error (error, failure);
   if (self || failure)
     return g_steal_pointer (&self);
-  group = read_iommu_group (sysfs_path, error);
+  group = gst_vfio_read_iommu_group (sysfs_path, error);
   if (group < 0)
     return NULL;
 
@@ -463,6 +475,34 @@ gst_vfio_device_open (const gchar * device, GError ** error)
   return g_steal_pointer (&self);
 }
 
+/* Adopts @owned, a fd of this process's own (closed on failure): shares
+ * the file of another handle on it, or registers it. */
+GstVfioDevice *
+gst_vfio_device_adopt_owned_fd (gint owned, const gchar * description,
+    GError ** error)
+{
+  g_autoptr (GstVfioDevice) self = NULL;
+  GroupFds fds = { -1, -1, owned };
+  GError *failure = NULL;
+
+  self = device_from_known_file (description, owned, NULL, &failure);
+  if (self || failure) {
+    close (owned);
+    if (failure)
+      g_propagate_error (error, failure);
+    return g_steal_pointer (&self);
+  }
+
+  self = device_new (description);
+  self->device_fd = fds.device;
+  if (!read_device_info (self, error)) {
+    group_fds_close (&fds);
+    return NULL;
+  }
+  register_file (self, &fds, NULL, TRUE);
+  return g_steal_pointer (&self);
+}
+
 /**
  * gst_vfio_device_new_from_fd:
  * @fd: an open VFIO device fd, e.g. inherited from the VMM
@@ -478,38 +518,105 @@ gst_vfio_device_open (const gchar * device, GError ** error)
 GstVfioDevice *
 gst_vfio_device_new_from_fd (gint fd, GError ** error)
 {
-  g_autoptr (GstVfioDevice) self = NULL;
   g_autofree gchar *description = NULL;
-  GroupFds fds = { -1, -1, -1 };
-  GError *failure = NULL;
+  gint copy;
 
   if (fd < 0 || fcntl (fd, F_GETFD) < 0) {
     g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_INVALID_ARGUMENT,
         "%d is not an open file descriptor", fd);
     return NULL;
   }
-
-  description = g_strdup_printf ("VFIO device fd %d", fd);
-  self = device_from_known_file (description, fd, NULL, &failure);
-  if (failure)
-    g_propagate_error (error, failure);
-  if (self || failure)
-    return g_steal_pointer (&self);
-
-  fds.device = fcntl (fd, F_DUPFD_CLOEXEC, 3);
-  if (fds.device < 0) {
+  copy = fcntl (fd, F_DUPFD_CLOEXEC, 3);
+  if (copy < 0) {
     g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_FAILED,
         "Could not duplicate fd %d: %s", fd, g_strerror (errno));
     return NULL;
   }
-  self = device_new (description);
-  self->device_fd = fds.device;
-  if (!read_device_info (self, error)) {
-    group_fds_close (&fds);
-    return NULL;
+  description = g_strdup_printf ("VFIO device fd %d", fd);
+  return gst_vfio_device_adopt_owned_fd (copy, description, error);
+}
+
+/* The holder exited: close the device file at once, so that the device is
+ * really released (a new VM can open it, the mdev can be removed). The fd
+ * number is replaced by /dev/null rather than closed, so that a thread
+ * still using it can never reach a file opened later under that number. */
+static void
+release_on_holder_exit (gpointer data)
+{
+  SharedState *shared = data;
+  gint null_fd = open ("/dev/null", O_RDWR | O_CLOEXEC);
+
+  GST_INFO ("process %d holding the device exited: closing it",
+      shared->holder_pid);
+  if (null_fd < 0 || dup3 (null_fd, shared->device_fd, O_CLOEXEC) < 0)
+    GST_WARNING ("could not close the device of exited process %d: %s",
+        shared->holder_pid, g_strerror (errno));
+  if (null_fd >= 0)
+    close (null_fd);
+}
+
+/**
+ * gst_vfio_device_watch_holder:
+ * @pid: the process whose device this is (the VMM)
+ * @error: why it cannot be watched
+ *
+ * When @pid exits, the device file is closed at once (the device goes back
+ * to the VMM's successor) and gst_vfio_device_holder_exited() turns %TRUE.
+ * One holder per device file.
+ *
+ * Returns: %TRUE when watched
+ */
+gboolean
+gst_vfio_device_watch_holder (GstVfioDevice * self, gint pid, GError ** error)
+{
+  SharedState *shared;
+
+  g_return_val_if_fail (GST_IS_VFIO_DEVICE (self), FALSE);
+  shared = self->shared;
+  if (shared->holder_pid == pid)
+    return TRUE;
+  if (shared->holder_pid > 0) {
+    g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_INVALID_ARGUMENT,
+        "%s already belongs to process %d", self->description,
+        shared->holder_pid);
+    return FALSE;
   }
-  register_file (self, &fds, NULL, TRUE);
-  return g_steal_pointer (&self);
+  shared->holder_pidfd = syscall (SYS_pidfd_open, pid, 0);
+  if (shared->holder_pidfd < 0) {
+    g_set_error (error, GST_VFIO_ERROR, errno == ESRCH ?
+        GST_VFIO_ERROR_NOT_FOUND : GST_VFIO_ERROR_FAILED,
+        "Cannot watch process %d: %s", pid, g_strerror (errno));
+    return FALSE;
+  }
+  shared->holder_pid = pid;
+  shared->holder_watch = gst_vfio_fd_watch_new (shared->holder_pidfd,
+      "vfio-holder", release_on_holder_exit, shared);
+  return TRUE;
+}
+
+/**
+ * gst_vfio_device_holder_exited:
+ *
+ * Returns: %TRUE once the watched holder exited (and the device was
+ * closed); a plain read, cheap enough for every frame
+ */
+gboolean
+gst_vfio_device_holder_exited (GstVfioDevice * self)
+{
+  g_return_val_if_fail (GST_IS_VFIO_DEVICE (self), FALSE);
+  return gst_vfio_fd_watch_fired (self->shared->holder_watch);
+}
+
+/**
+ * gst_vfio_device_get_holder_pid:
+ *
+ * Returns: the pid of the watched holder, 0 when none
+ */
+gint
+gst_vfio_device_get_holder_pid (GstVfioDevice * self)
+{
+  g_return_val_if_fail (GST_IS_VFIO_DEVICE (self), 0);
+  return self->shared->holder_pid;
 }
 
 /**

@@ -94,6 +94,20 @@ GST_VFIO_API
 guint gst_vfio_device_close_unused (void);
 
 GST_VFIO_API
+GstVfioDevice *gst_vfio_device_borrow (const gchar * device, gint vmm_pid,
+    GError ** error) G_GNUC_WARN_UNUSED_RESULT;
+
+GST_VFIO_API
+gboolean gst_vfio_device_watch_holder (GstVfioDevice * self, gint pid,
+    GError ** error);
+
+GST_VFIO_API
+gboolean gst_vfio_device_holder_exited (GstVfioDevice * self);
+
+GST_VFIO_API
+gint gst_vfio_device_get_holder_pid (GstVfioDevice * self);
+
+GST_VFIO_API
 GstVfioPlaneTypes gst_vfio_device_probe_planes (GstVfioDevice * self,
     GError ** error);
 

@@ -10,19 +10,19 @@
  * Only a device this process opened itself registers the IRQ: on a fd
  * adopted from a VMM it would take the VMM's own eventfd away.
  *
- * A thread sleeps in poll() on the eventfd, so streaming pays nothing per
- * frame: it reads one flag.
+ * A thread sleeps in poll() on the eventfd (gstvfiofdwatch.c), so
+ * streaming pays nothing per frame: it reads one flag.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
 #include "gstvfioremoval.h"
+#include "gstvfiofdwatch.h"
 
 #include <errno.h>
 #include <gst/gst.h>
 #include <linux/vfio.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -35,9 +35,7 @@ struct _GstVfioRemovalWatch
 {
   gint device_fd;               /* not owned */
   gint request_fd;              /* the eventfd VFIO signals */
-  gint stop_fd;                 /* an eventfd that ends the thread */
-  gint requested;               /* atomic */
-  GThread *thread;
+  GstVfioFdWatch *watch;
 };
 
 static gboolean
@@ -83,23 +81,6 @@ set_request_trigger (gint device_fd, gint fd)
   return TRUE;
 }
 
-static gpointer
-wait_for_request (gpointer data)
-{
-  GstVfioRemovalWatch *watch = data;
-  struct pollfd fds[2] = {
-    {.fd = watch->request_fd,.events = POLLIN},
-    {.fd = watch->stop_fd,.events = POLLIN},
-  };
-
-  while (poll (fds, G_N_ELEMENTS (fds), -1) < 0 && errno == EINTR);
-  if (fds[0].revents & POLLIN) {
-    GST_INFO ("the device asks to be released: it is being removed");
-    g_atomic_int_set (&watch->requested, TRUE);
-  }
-  return NULL;
-}
-
 /**
  * gst_vfio_removal_watch_new:
  * @device_fd: a device fd this process opened itself
@@ -120,39 +101,32 @@ gst_vfio_removal_watch_new (gint device_fd)
   watch = g_new0 (GstVfioRemovalWatch, 1);
   watch->device_fd = device_fd;
   watch->request_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
-  watch->stop_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (watch->request_fd < 0 || watch->stop_fd < 0
+  if (watch->request_fd < 0
       || !set_request_trigger (device_fd, watch->request_fd)) {
     if (watch->request_fd >= 0)
       close (watch->request_fd);
-    if (watch->stop_fd >= 0)
-      close (watch->stop_fd);
     g_free (watch);
     return NULL;
   }
-  watch->thread = g_thread_new ("vfio-request", wait_for_request, watch);
+  watch->watch = gst_vfio_fd_watch_new (watch->request_fd, "vfio-request",
+      NULL, NULL);
   return watch;
 }
 
 gboolean
 gst_vfio_removal_watch_requested (GstVfioRemovalWatch * watch)
 {
-  return watch && g_atomic_int_get (&watch->requested);
+  return watch && gst_vfio_fd_watch_fired (watch->watch);
 }
 
 /* Before the device fd is closed. */
 void
 gst_vfio_removal_watch_free (GstVfioRemovalWatch * watch)
 {
-  guint64 one = 1;
-
   if (!watch)
     return;
-  if (write (watch->stop_fd, &one, sizeof (one)) < 0)
-    GST_WARNING ("could not stop the request watch: %s", g_strerror (errno));
-  g_thread_join (watch->thread);
+  gst_vfio_fd_watch_free (watch->watch);
   set_request_trigger (watch->device_fd, -1);
   close (watch->request_fd);
-  close (watch->stop_fd);
   g_free (watch);
 }

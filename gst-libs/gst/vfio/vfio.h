@@ -8,3 +8,4 @@
 #include <gst/vfio/gstvfiodevice.h>
 #include <gst/vfio/gstvfiodmabufcache.h>
 #include <gst/vfio/gstvfioregion.h>
+#include <gst/vfio/gstvfioholder.h>

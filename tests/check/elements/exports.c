@@ -18,6 +18,8 @@
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 #include <gst/vfio/vfio.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "vfioemu.h"
@@ -370,6 +372,63 @@ GST_START_TEST (test_refused_export_not_retried)
 
 GST_END_TEST;
 
+/* device-fd with the VMM's pid: when the VMM exits, the device is closed
+ * at once and the stream ends with EOS and a message naming the pid. */
+GST_START_TEST (test_vmm_exit_ends_stream)
+{
+  gint fd = vfio_emu_open_device_fd (dev);
+  GstHarness *h = harness_on (fd);
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  GstEvent *event;
+  gint status, pid = 0;
+  pid_t vmm;
+
+  vmm = fork ();
+  if (vmm == 0) {
+    pause ();
+    _exit (0);
+  }
+  g_object_set (h->element, "vmm-pid", (gint) vmm, NULL);
+  gst_element_set_bus (h->element, bus);
+  gst_harness_play (h);
+  pull_one (h);
+  /* The application lets go of its fd: only the element's copy is left. */
+  close (fd);
+
+  kill (vmm, SIGKILL);
+  fail_unless_equals_int (waitpid (vmm, &status, 0), vmm);
+  while ((msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
+              GST_MESSAGE_ELEMENT))) {
+    if (gst_structure_has_name (gst_message_get_structure (msg),
+            "vfiogfxsrc-vmm-exited"))
+      break;
+    gst_message_unref (msg);
+  }
+  fail_unless (msg != NULL, "no message when the VMM exited");
+  fail_unless (gst_structure_get_int (gst_message_get_structure (msg), "pid",
+          &pid));
+  fail_unless_equals_int (pid, vmm);
+  gst_message_unref (msg);
+
+  /* Buffers in flight, then EOS; the device is already closed. */
+  while ((event = gst_harness_pull_event (h))) {
+    GstEventType type = GST_EVENT_TYPE (event);
+
+    gst_event_unref (event);
+    if (type == GST_EVENT_EOS)
+      break;
+  }
+  fail_unless (event != NULL, "no EOS");
+  fail_unless_equals_int (vfio_emu_open_fds (), 0);
+
+  gst_harness_teardown (h);
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (bus);
+}
+
+GST_END_TEST;
+
 static Suite *
 exports_suite (void)
 {
@@ -387,6 +446,7 @@ exports_suite (void)
   tcase_add_test (tc, test_device_fd_is_duplicated);
   tcase_add_test (tc, test_dmabuf_fds_close_on_exec);
   tcase_add_test (tc, test_refused_export_not_retried);
+  tcase_add_test (tc, test_vmm_exit_ends_stream);
   return s;
 }
 
