@@ -574,12 +574,25 @@ end_device_life (VfioEmuDevice * dev)
   }
 }
 
-/* Ends the life of @dev if its last fd was closed, however it went. */
+/* Ends the life of @dev if its last fd was closed, however it went (close(),
+ * close_range(), a raw syscall). Checked where it shows: before a new
+ * device fd is handed out and in the vfio_emu_* calls that report on the
+ * life, so close() stays cheap; an fd in flight in a socket meanwhile
+ * keeps the life going, as in the kernel. */
 static void
 check_device_life (VfioEmuDevice * dev)
 {
   if (dev->open && !device_has_open_fd (dev))
     end_device_life (dev);
+}
+
+/* Before ids are handed out by the test's hand (a mode, a flip): MBOCHS
+ * and GVTG ids belong to a life. */
+static void
+check_life_of_ids (VfioEmuDevice * dev)
+{
+  if (dev->personality != VFIO_EMU_PERSONALITY_GENERIC)
+    check_device_life (dev);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1907,6 +1920,7 @@ vfio_emu_set_mode (VfioEmuDevice * dev, uint32_t fourcc, uint64_t modifier,
   g_return_if_fail (dev != NULL);
 
   emu_lock ();
+  check_life_of_ids (dev);
   emu_personality_size_mode (dev, &mode);
   index = find_or_add_mode (dev, &mode);
   if (index != dev->mode) {
@@ -1942,6 +1956,7 @@ monotonic_ns (void)
 static uint32_t
 show_buffer_locked (VfioEmuDevice * dev, guint index)
 {
+  check_life_of_ids (dev);
   if (dev->mode >= 0 && (dev->flags & VFIO_EMU_DMABUF))
     dev->buffer = index;
   dev->last_flip_time = monotonic_ns ();
@@ -2172,6 +2187,7 @@ vfio_emu_current_id (VfioEmuDevice * dev)
   g_return_val_if_fail (dev != NULL, 0);
 
   emu_lock ();
+  check_life_of_ids (dev);
   id = shown_id (dev);
   emu_unlock ();
   return id;
@@ -2334,39 +2350,13 @@ __openat64_2 (int dirfd, const char *path, int flags)
   return open_common (CALL_OPENAT64_2, dirfd, path, flags, 0);
 }
 
-/* The device of device fd @fd, known or not (a dup not used yet). */
-static VfioEmuDevice *
-device_of_fd (int fd)
-{
-  struct stat st;
-
-  if (!emu.devices || emu.devices->len == 0 || fd < 0 || fstat (fd, &st) < 0)
-    return NULL;
-  return find_device_by_memory (&st);
-}
-
-/* Closing the last device fd ends the device's life: the check runs once
- * the fd is really closed. */
 int
 close (int fd)
 {
-  VfioEmuDevice *dev;
-  int ret, err;
-
   ensure_real_symbols ();
-  if (emu_busy)
-    return real.close (fd);
-
-  emu_lock ();
-  dev = device_of_fd (fd);
-  forget_fd_locked (fd);
-  ret = real.close (fd);
-  err = errno;
-  if (dev)
-    check_device_life (dev);
-  emu_unlock ();
-  errno = err;
-  return ret;
+  if (!emu_busy)
+    forget_fd (fd);
+  return real.close (fd);
 }
 
 int

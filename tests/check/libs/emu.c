@@ -1883,8 +1883,10 @@ GST_START_TEST (test_mbochs_ids)
   assert_fails_with (export (fd, 5), ENOENT);
   assert_fails_with (export (fd, 0), ENOENT);
 
-  /* A new device life: ids dropped, never reused, ENOMEM again. */
+  /* A new device life: ids dropped, never reused, ENOMEM again; the
+   * emulator's view follows at once. */
   close (fd);
+  fail_unless_equals_int (vfio_emu_current_id (dev), 5);
   fd = ioctl (group_fd, VFIO_GROUP_GET_DEVICE_FD, UUID);
   assert_fails_with (export (fd, 1), ENOENT);
   fail_unless_equals_int (query_primary_id_after_enomem (fd), 5);
