@@ -17,8 +17,13 @@
  * libc through dlsym (RTLD_NEXT).
  *
  * Device memory layout (the device memfd): region i at (i + 1) MiB. The
- * EDID region is index VFIO_PCI_NUM_REGIONS (9) like mbochs, the display
- * region of region planes is index 16 like mdpy.
+ * PCI config space is index VFIO_PCI_CONFIG_REGION_INDEX (7), the EDID
+ * region index VFIO_PCI_NUM_REGIONS (9) like mbochs, the display region of
+ * region planes index 16 like mdpy.
+ *
+ * What differs between the drivers emulated (dma-buf ids, sizes, double
+ * exports, mbochs' quirks) lives in vfioemu-personality.c; this file asks
+ * it through vfioemu-private.h.
  *
  * Locking: one global mutex, a pthread one rather than a GMutex: GMutex is
  * a bare futex on Linux, which helgrind, DRD and TSan cannot see, so every
@@ -37,8 +42,8 @@
 
 #include "vfioemu-private.h"
 
-#include <dlfcn.h>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -726,7 +731,8 @@ describe_region (const VfioEmuDevice * dev, uint32_t index, EmuRegion * r)
   if (index == VFIO_PCI_CONFIG_REGION_INDEX) {
     r->size = CONFIG_REGION_SIZE;
     r->flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
-  } else if (index == VFIO_EMU_EDID_REGION_INDEX && (dev->flags & VFIO_EMU_EDID)) {
+  } else if (index == VFIO_EMU_EDID_REGION_INDEX
+      && (dev->flags & VFIO_EMU_EDID)) {
     r->size = EDID_REGION_SIZE;
     r->flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
     r->edid = TRUE;
