@@ -218,7 +218,8 @@ unsigned vfio_emu_export_count (VfioEmuDevice * dev, uint32_t id);
 
 /* Whether a second export of an id in one device life aborts (GENERIC,
  * MBOCHS); default TRUE, and vfio_emu_reset() restores it. FALSE counts the
- * export and hands out a new dma-buf: only for the emulator's own tests. */
+ * export and hands out a new dma-buf: for the emulator's own tests and for
+ * benchmarks of what re-exporting costs, never to make a test pass. */
 void vfio_emu_set_double_export_fatal (gboolean fatal);
 
 /* Number of ioctl @request calls on @dev (NULL: all emulated fds), failed
