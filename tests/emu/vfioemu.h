@@ -239,7 +239,9 @@ unsigned vfio_emu_open_fds (void);
 uint32_t vfio_emu_pixel (uint32_t dmabuf_id, uint32_t x, uint32_t y);
 
 /* The dmabuf_id the primary plane shows now (0 when blank or before any
- * mode; VFIO_EMU_DISPLAY_REGION_INDEX on a region-only device). */
+ * mode; VFIO_EMU_DISPLAY_REGION_INDEX on a region-only device). MBOCHS and
+ * GVTG hand one out when the buffer shown has none in this device life, as
+ * the next query would. */
 uint32_t vfio_emu_current_id (VfioEmuDevice * dev);
 
 /* When vfio_emu_flip() last ran on @dev: CLOCK_MONOTONIC in nanoseconds
