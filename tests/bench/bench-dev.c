@@ -64,6 +64,11 @@ bench_device_fd (BenchDevice * dev)
   return dev->fd;
 }
 
+void
+bench_device_allow_reexport (BenchDevice * dev)
+{
+}
+
 guint64
 bench_device_ioctl_count (BenchDevice * dev, BenchIoctl which)
 {

@@ -76,6 +76,12 @@ bench_device_fd (BenchDevice * dev)
   return dev->fd;
 }
 
+void
+bench_device_allow_reexport (BenchDevice * dev)
+{
+  vfio_emu_set_double_export_fatal (FALSE);
+}
+
 guint64
 bench_device_ioctl_count (BenchDevice * dev, BenchIoctl which)
 {

@@ -43,6 +43,11 @@ void bench_device_free (BenchDevice * dev);
 /* A VFIO device fd for the element's device-fd and for raw ioctls. */
 gint bench_device_fd (BenchDevice * dev);
 
+/* The reexport variant exports one dmabuf_id again and again, which only
+ * GVT-g takes (mbochs corrupts host memory): the emulated device stops
+ * treating that as fatal; a real device is left as it is. */
+void bench_device_allow_reexport (BenchDevice * dev);
+
 /* Whether ioctls, flips and mode changes are available (emulated only). */
 gboolean bench_device_is_emulated (void);
 

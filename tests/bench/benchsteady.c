@@ -39,8 +39,10 @@ bench_make_source (const gchar * variant, BenchDevice * dev, guint width,
     return bench_src_new (BENCH_SRC_FLOOR, -1, width, height);
   if (strcmp (variant, "floor-paced") == 0)
     return bench_src_new (BENCH_SRC_FLOOR_PACED, -1, width, height);
-  if (strcmp (variant, "reexport") == 0)
+  if (strcmp (variant, "reexport") == 0) {
+    bench_device_allow_reexport (dev);
     return bench_src_new (BENCH_SRC_REEXPORT, bench_device_fd (dev), 0, 0);
+  }
   if (strcmp (variant, "copy") == 0)
     return bench_src_new (BENCH_SRC_COPY, bench_device_fd (dev), 0, 0);
   return NULL;

@@ -17,8 +17,13 @@
  * libc through dlsym (RTLD_NEXT).
  *
  * Device memory layout (the device memfd): region i at (i + 1) MiB. The
- * EDID region is index VFIO_PCI_NUM_REGIONS (9) like mbochs, the display
- * region of region planes is index 16 like mdpy.
+ * PCI config space is index VFIO_PCI_CONFIG_REGION_INDEX (7), the EDID
+ * region index VFIO_PCI_NUM_REGIONS (9) like mbochs, the display region of
+ * region planes index 16 like mdpy.
+ *
+ * What differs between the drivers emulated (dma-buf ids, sizes, double
+ * exports, mbochs' quirks) lives in vfioemu-personality.c; this file asks
+ * it through vfioemu-private.h.
  *
  * Locking: one global mutex, a pthread one rather than a GMutex: GMutex is
  * a bare futex on Linux, which helgrind, DRD and TSan cannot see, so every
@@ -35,8 +40,9 @@
 #define _GNU_SOURCE
 #endif
 
-#include "vfioemu.h"
+#include "vfioemu-private.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -45,7 +51,9 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -54,21 +62,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#define REGION_OFFSET(index) (((uint64_t) (index) + 1) << 20)
 #define EDID_REGION_SIZE 0x1000
 #define EDID_BLOB_OFFSET 0x100
 #define EDID_MAX_SIZE 512
 #define EDID_BLOB_SIZE 128
-#define EMU_PAGE_SIZE 4096
+#define CONFIG_REGION_SIZE 256
 #define MDEV_SYSFS_PREFIX "/sys/bus/mdev/devices"
 #define GROUPS_SYSFS_PREFIX "/sys/kernel/iommu_groups"
 #define VFIO_DEV_PREFIX "/dev/vfio/"
 
 #define offsetofend(type, member) \
     (offsetof (type, member) + sizeof (((type *) 0)->member))
-
-#define EMU_FOURCC(a, b, c, d) ((uint32_t) (a) | ((uint32_t) (b) << 8) | \
-    ((uint32_t) (c) << 16) | ((uint32_t) (d) << 24))
 
 /* Prototypes of the interposed libc symbols that no header declares. */
 int __open_2 (const char *path, int flags);
@@ -226,42 +230,9 @@ typedef struct
   EmuContainer *container;      /* container: its own; group: attached */
   int group;                    /* FD_GROUP */
   VfioEmuDevice *dev;           /* FD_DEVICE, FD_DMABUF */
-  gboolean mmap_fails;          /* FD_DMABUF */
+  int mmap_errno;               /* FD_DMABUF: what mmap() fails with */
+  uint64_t mmap_limit;          /* FD_DMABUF: bytes it maps, whole pages */
 } EmuFile;
-
-typedef struct
-{
-  uint32_t fourcc;
-  uint64_t modifier;
-  uint32_t width;
-  uint32_t height;
-  uint32_t stride;
-  uint64_t size;
-} EmuMode;
-
-struct _VfioEmuDevice
-{
-  char *uuid;
-  char *sysfs_path;
-  int group;
-  VfioEmuFlags flags;
-  int mem_fd;                   /* the regions; device fds are dups */
-  dev_t mem_dev;
-  ino_t mem_ino;
-  uint64_t mem_size;
-  uint64_t display_size;        /* size of the display region */
-  GArray *modes;                /* EmuMode; mode i has ids 2i+1, 2i+2 */
-  int mode;                     /* index in modes, -1: none yet */
-  guint buffer;                 /* 0 or 1: which id of the pair */
-  gboolean blank;
-  gboolean unplugged;
-  gboolean mmap_fails;
-  gboolean raw_set;
-  struct vfio_device_gfx_plane_info raw;
-  uint64_t raw_backing;
-  GHashTable *counts;           /* request -> calls */
-  uint64_t last_flip_time;      /* CLOCK_MONOTONIC ns, 0: never */
-};
 
 typedef struct
 {
@@ -272,14 +243,6 @@ typedef struct
   unsigned count;
   unsigned calls;               /* matching calls since the rule was set */
 } EmuFault;
-
-typedef struct
-{
-  uint64_t offset;
-  uint64_t size;
-  uint32_t flags;
-  gboolean edid;
-} EmuRegion;
 
 static pthread_mutex_t emu_mutex = PTHREAD_MUTEX_INITIALIZER;
 
@@ -301,14 +264,14 @@ static struct
 static __thread gboolean emu_busy
     __attribute__ ((tls_model ("initial-exec")));
 
-static void
+void
 emu_lock (void)
 {
   pthread_mutex_lock (&emu_mutex);
   emu_busy = TRUE;
 }
 
-static void
+void
 emu_unlock (void)
 {
   emu_busy = FALSE;
@@ -340,8 +303,8 @@ return_errno (int ret)
   return ret;
 }
 
-static uint64_t
-round_up_to_page (uint64_t size)
+uint64_t
+emu_round_up_to_page (uint64_t size)
 {
   return (size + EMU_PAGE_SIZE - 1) & ~(uint64_t) (EMU_PAGE_SIZE - 1);
 }
@@ -501,6 +464,7 @@ adopt_fd (int fd, const struct stat *st)
   if (dev) {
     file = new_file (fd, st, FD_DEVICE, FALSE);
     file->dev = dev;
+    dev->open = TRUE;
     return file;
   }
   file = find_file (st);
@@ -559,6 +523,81 @@ new_memfd (const char *name, gboolean cloexec)
   int fd = memfd_create (name, cloexec ? MFD_CLOEXEC : 0);
 
   return fd < 0 ? -errno : fd;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Device lives */
+
+/* Whether an fd of this process other than the emulator's own is on the
+ * memory of @dev: the table alone would miss dups not used yet. */
+static gboolean
+device_has_open_fd (const VfioEmuDevice * dev)
+{
+  DIR *dir = opendir ("/proc/self/fd");
+  struct dirent *entry;
+  gboolean found = FALSE;
+
+  if (!dir) {
+    for (guint i = 0; i < emu.files->len && !found; i++) {
+      const EmuFile *file = g_ptr_array_index (emu.files, i);
+
+      found = file->kind == FD_DEVICE && file->dev == dev;
+    }
+    return found;
+  }
+  while (!found && (entry = readdir (dir))) {
+    struct stat st;
+    int fd;
+
+    if (!g_ascii_isdigit (entry->d_name[0]))
+      continue;
+    fd = atoi (entry->d_name);
+    if (fd == dev->mem_fd || fd == dirfd (dir))
+      continue;
+    found = fstat (fd, &st) == 0 && st.st_dev == dev->mem_dev
+        && st.st_ino == dev->mem_ino;
+  }
+  closedir (dir);
+  return found;
+}
+
+/* What the driver's close_device() and the vfio core do when the last
+ * device fd goes: ids and export records, the request eventfd, and a
+ * removal that waited. */
+static void
+end_device_life (VfioEmuDevice * dev)
+{
+  dev->open = FALSE;
+  emu_personality_life_ends (dev);
+  if (dev->request_fd >= 0) {
+    real.close (dev->request_fd);
+    dev->request_fd = -1;
+  }
+  if (dev->unplug_pending) {
+    dev->unplug_pending = FALSE;
+    dev->unplugged = TRUE;
+  }
+}
+
+/* Ends the life of @dev if its last fd was closed, however it went (close(),
+ * close_range(), a raw syscall). Checked where it shows: before a new
+ * device fd is handed out and in the vfio_emu_* calls that report on the
+ * life, so close() stays cheap; an fd in flight in a socket meanwhile
+ * keeps the life going, as in the kernel. */
+static void
+check_device_life (VfioEmuDevice * dev)
+{
+  if (dev->open && !device_has_open_fd (dev))
+    end_device_life (dev);
+}
+
+/* Before ids are handed out by the test's hand (a mode, a flip): MBOCHS
+ * and GVTG ids belong to a life. */
+static void
+check_life_of_ids (VfioEmuDevice * dev)
+{
+  if (dev->personality != VFIO_EMU_PERSONALITY_GENERIC)
+    check_device_life (dev);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -680,7 +719,7 @@ device_num_regions (const VfioEmuDevice * dev)
 }
 
 /* Regions below num_regions that the device lacks answer size 0, like
- * unimplemented PCI BARs. */
+ * unimplemented PCI BARs; every device has its PCI config space. */
 static gboolean
 describe_region (const VfioEmuDevice * dev, uint32_t index, EmuRegion * r)
 {
@@ -689,7 +728,11 @@ describe_region (const VfioEmuDevice * dev, uint32_t index, EmuRegion * r)
 
   memset (r, 0, sizeof (*r));
   r->offset = REGION_OFFSET (index);
-  if (index == VFIO_EMU_EDID_REGION_INDEX && (dev->flags & VFIO_EMU_EDID)) {
+  if (index == VFIO_PCI_CONFIG_REGION_INDEX) {
+    r->size = CONFIG_REGION_SIZE;
+    r->flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
+  } else if (index == VFIO_EMU_EDID_REGION_INDEX
+      && (dev->flags & VFIO_EMU_EDID)) {
     r->size = EDID_REGION_SIZE;
     r->flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
     r->edid = TRUE;
@@ -710,6 +753,30 @@ grow_device_memory (VfioEmuDevice * dev, uint64_t size)
   if (ftruncate (dev->mem_fd, size) < 0)
     return -errno;
   dev->mem_size = size;
+  return 0;
+}
+
+/* The start of a type 0 PCI header: the vendor and device ids of the
+ * personality, class 0x0300 (VGA display controller). */
+int
+emu_write_config_region (VfioEmuDevice * dev)
+{
+  uint64_t offset = REGION_OFFSET (VFIO_PCI_CONFIG_REGION_INDEX);
+  guint8 header[CONFIG_REGION_SIZE] = { 0 };
+  uint16_t vendor, device;
+  int ret;
+
+  emu_personality_pci_ids (dev, &vendor, &device);
+  header[0x00] = vendor & 0xff;
+  header[0x01] = vendor >> 8;
+  header[0x02] = device & 0xff;
+  header[0x03] = device >> 8;
+  header[0x0b] = 0x03;
+  ret = grow_device_memory (dev, offset + sizeof (header));
+  if (ret < 0)
+    return ret;
+  if (pwrite (dev->mem_fd, header, sizeof (header), offset) < 0)
+    return -errno;
   return 0;
 }
 
@@ -1103,17 +1170,26 @@ new_device_fd_locked (VfioEmuDevice * dev, gboolean vmm_owned)
   /* Like the kernel's, each device fd is an open file of its own (kcmp
    * tells them apart), on the one memory of the device. */
   char path[64];
-  int fd;
   EmuFile *file;
+  int fd;
 
+  /* The last fd may have gone without close(): a new life starts then. */
+  check_device_life (dev);
   g_snprintf (path, sizeof (path), "/proc/self/fd/%d", dev->mem_fd);
   fd = real.open (path, O_RDWR | O_CLOEXEC);
-
   if (fd < 0)
     return -errno;
   file = add_fd (fd, FD_DEVICE, vmm_owned);
   file->dev = dev;
+  dev->open = TRUE;
   return fd;
+}
+
+/* Gone, or going once its fds are closed: no new device fd either way. */
+static gboolean
+device_is_removed (const VfioEmuDevice * dev)
+{
+  return dev->unplugged || dev->unplug_pending;
 }
 
 static int
@@ -1124,7 +1200,7 @@ group_get_device_fd (EmuFile * file, const char *name)
   if (!file->container || !file->container->iommu_type)
     return -EINVAL;
   dev = find_device (file->group, name);
-  if (!dev || dev->unplugged)
+  if (!dev || device_is_removed (dev))
     return -ENODEV;
   return new_device_fd_locked (dev, file->vmm_owned);
 }
@@ -1185,6 +1261,8 @@ device_get_region_info (VfioEmuDevice * dev, struct vfio_region_info *info)
     return -EINVAL;
   if (!describe_region (dev, info->index, &region))
     return -EINVAL;
+  if (emu_personality_own_region_info (dev))
+    return emu_personality_region_info (dev, &region, info);
 
   info->flags = region.flags;
   info->size = region.size;
@@ -1211,12 +1289,6 @@ current_mode (const VfioEmuDevice * dev)
   return &g_array_index (dev->modes, EmuMode, dev->mode);
 }
 
-static uint32_t
-current_dmabuf_id (const VfioEmuDevice * dev)
-{
-  return dev->mode * 2 + dev->buffer + 1;
-}
-
 static void
 copy_plane_out_fields (struct vfio_device_gfx_plane_info *plane,
     const struct vfio_device_gfx_plane_info *from)
@@ -1241,7 +1313,7 @@ raw_plane_answers (const VfioEmuDevice * dev, uint32_t plane_type)
 /* Fills the out-fields of a plane answer; a disabled plane, a cursor and
  * any other plane type stay all zero (mbochs_query_gfx_plane()). */
 static void
-describe_plane (const VfioEmuDevice * dev, gboolean region,
+describe_plane (VfioEmuDevice * dev, gboolean region,
     struct vfio_device_gfx_plane_info *plane)
 {
   const EmuMode *mode = current_mode (dev);
@@ -1262,7 +1334,7 @@ describe_plane (const VfioEmuDevice * dev, gboolean region,
   if (region)
     plane->region_index = VFIO_EMU_DISPLAY_REGION_INDEX;
   else
-    plane->dmabuf_id = current_dmabuf_id (dev);
+    plane->dmabuf_id = emu_personality_shown_id (dev);
 }
 
 static gboolean
@@ -1273,6 +1345,17 @@ device_offers (const VfioEmuDevice * dev, uint32_t plane_flags)
   if (plane_flags == VFIO_GFX_PLANE_TYPE_REGION)
     return dev->flags & VFIO_EMU_REGION;
   return FALSE;
+}
+
+/* Whether a query of @plane_type answers a mode's dma-buf, not a raw plane
+ * or an all-zero one. */
+static gboolean
+shows_dmabuf_primary (const VfioEmuDevice * dev, uint32_t kind,
+    uint32_t plane_type)
+{
+  return kind == VFIO_GFX_PLANE_TYPE_DMABUF
+      && plane_type == VFIO_EMU_PLANE_PRIMARY
+      && !raw_plane_answers (dev, plane_type) && !dev->blank && dev->mode >= 0;
 }
 
 static int
@@ -1293,6 +1376,13 @@ device_query_plane (VfioEmuDevice * dev,
   if (arg->flags & VFIO_GFX_PLANE_TYPE_PROBE)
     return 0;
 
+  if (shows_dmabuf_primary (dev, kind, arg->drm_plane_type)) {
+    int err = emu_personality_query_errno (dev);
+
+    if (err < 0)
+      return err;
+  }
+
   plane.argsz = arg->argsz;
   plane.flags = arg->flags;
   plane.drm_plane_type = arg->drm_plane_type;
@@ -1312,12 +1402,10 @@ lookup_buffer (const VfioEmuDevice * dev, uint32_t id, EmuMode * mode)
     mode->height = dev->raw.height;
     mode->stride = dev->raw.stride;
     mode->size = dev->raw_backing;
+    mode->backing = dev->raw_backing;
     return TRUE;
   }
-  if (id == 0 || (id - 1) / 2 >= dev->modes->len)
-    return FALSE;
-  *mode = g_array_index (dev->modes, EmuMode, (id - 1) / 2);
-  return TRUE;
+  return emu_personality_lookup_id (dev, id, mode);
 }
 
 static int
@@ -1330,23 +1418,159 @@ device_export_dmabuf (VfioEmuDevice * dev, uint32_t id)
   if (!(dev->flags & VFIO_EMU_DMABUF))
     return -ENOTTY;
   if (!lookup_buffer (dev, id, &mode))
-    return -ENOENT;
+    return emu_personality_unknown_id_errno (dev);
+  emu_personality_record_export (dev, id);
 
   /* mbochs exports without O_CLOEXEC (dma_buf_fd (buf, 0)). */
   fd = new_memfd ("vfioemu-dmabuf", FALSE);
   if (fd < 0)
     return fd;
-  ret = ftruncate (fd, mode.size) < 0 ? -errno : 0;
+  ret = ftruncate (fd, mode.backing) < 0 ? -errno : 0;
   if (ret == 0)
-    ret = fill_file (fd, 0, mode.size, &mode, id);
+    ret = fill_file (fd, 0, mode.backing, &mode, id);
   if (ret < 0) {
     real.close (fd);
     return ret;
   }
   file = add_fd (fd, FD_DMABUF, FALSE);
   file->dev = dev;
-  file->mmap_fails = dev->mmap_fails;
+  file->mmap_errno = emu_personality_dmabuf_mmap_errno (dev);
+  /* dma_buf_mmap_internal(): whole pages inside the buffer's size. */
+  file->mmap_limit = mode.backing & ~(uint64_t) (EMU_PAGE_SIZE - 1);
   return fd;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Interrupts: none, except the request IRQ a GENERIC device may offer
+ * (drivers/vfio/pci/vfio_pci_core.c, vfio_pci_intrs.c). The samples and
+ * GVT-g on 6.12 answer count 0 for every index. */
+
+static gboolean
+offers_request_irq (const VfioEmuDevice * dev, uint32_t index)
+{
+  return index == VFIO_PCI_REQ_IRQ_INDEX && dev->request_offered
+      && dev->personality == VFIO_EMU_PERSONALITY_GENERIC;
+}
+
+static int
+device_get_irq_info (VfioEmuDevice * dev, struct vfio_irq_info *info)
+{
+  if (info->argsz < offsetofend (struct vfio_irq_info, count)
+      || info->index >= VFIO_PCI_NUM_IRQS)
+    return -EINVAL;
+  info->flags = 0;
+  info->count = 0;
+  if (offers_request_irq (dev, info->index)) {
+    info->flags = VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE;
+    info->count = 1;
+  }
+  return 0;
+}
+
+/* eventfd_ctx_fdget(): EBADF for no fd, EINVAL for another kind of file;
+ * the device keeps its own reference, a dup. */
+static int
+register_request_eventfd (VfioEmuDevice * dev, int fd)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/self/fd/%d", fd);
+  char target[64] = { 0 };
+  int copy;
+
+  if (fcntl (fd, F_GETFD) < 0)
+    return -EBADF;
+  if (real.readlink (path, target, sizeof (target) - 1) < 0
+      || strcmp (target, "anon_inode:[eventfd]") != 0)
+    return -EINVAL;
+  copy = fcntl (fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0)
+    return -errno;
+  if (dev->request_fd >= 0)
+    real.close (dev->request_fd);
+  dev->request_fd = copy;
+  return 0;
+}
+
+static void
+unregister_request_eventfd (VfioEmuDevice * dev)
+{
+  if (dev->request_fd >= 0)
+    real.close (dev->request_fd);
+  dev->request_fd = -1;
+}
+
+/* fd -1 unregisters, other negative numbers are ignored. */
+static int
+set_request_eventfd (VfioEmuDevice * dev, const guint8 * data)
+{
+  int32_t fd;
+
+  memcpy (&fd, data, sizeof (fd));
+  if (fd == -1)
+    unregister_request_eventfd (dev);
+  if (fd < 0)
+    return 0;
+  return register_request_eventfd (dev, fd);
+}
+
+static void
+signal_request_eventfd (VfioEmuDevice * dev)
+{
+  uint64_t one = 1;
+
+  if (dev->request_fd >= 0 && write (dev->request_fd, &one, sizeof (one)) < 0)
+    g_warning ("vfioemu: cannot signal the request eventfd: %s",
+        g_strerror (errno));
+}
+
+/* vfio_set_irqs_validate_and_prepare() for an index with one interrupt,
+ * then vfio_pci_set_ctx_trigger_single(). */
+static int
+device_set_irqs (VfioEmuDevice * dev, struct vfio_irq_set *set)
+{
+  const size_t minsz = offsetofend (struct vfio_irq_set, count);
+  uint32_t data = set->flags & VFIO_IRQ_SET_DATA_TYPE_MASK;
+  uint32_t action = set->flags & VFIO_IRQ_SET_ACTION_TYPE_MASK;
+  size_t size;
+
+  if (set->argsz < minsz || (set->flags & ~(VFIO_IRQ_SET_DATA_TYPE_MASK |
+              VFIO_IRQ_SET_ACTION_TYPE_MASK)))
+    return -EINVAL;
+  if (data == VFIO_IRQ_SET_DATA_NONE)
+    size = 0;
+  else if (data == VFIO_IRQ_SET_DATA_BOOL)
+    size = 1;
+  else if (data == VFIO_IRQ_SET_DATA_EVENTFD)
+    size = sizeof (int32_t);
+  else
+    return -EINVAL;
+  if (action != VFIO_IRQ_SET_ACTION_MASK
+      && action != VFIO_IRQ_SET_ACTION_UNMASK
+      && action != VFIO_IRQ_SET_ACTION_TRIGGER)
+    return -EINVAL;
+  if (!offers_request_irq (dev, set->index) || set->start != 0
+      || set->count > 1 || set->argsz - minsz < set->count * size)
+    return -EINVAL;
+  if (action != VFIO_IRQ_SET_ACTION_TRIGGER)
+    return -ENOTTY;
+
+  if (data == VFIO_IRQ_SET_DATA_NONE) {
+    /* count 1 signals (loopback), count 0 unregisters */
+    if (dev->request_fd < 0)
+      return -EINVAL;
+    if (set->count)
+      signal_request_eventfd (dev);
+    else
+      unregister_request_eventfd (dev);
+    return 0;
+  }
+  if (set->count == 0)
+    return -EINVAL;
+  if (data == VFIO_IRQ_SET_DATA_BOOL) {
+    if (set->data[0])
+      signal_request_eventfd (dev);
+    return 0;
+  }
+  return set_request_eventfd (dev, set->data);
 }
 
 static int
@@ -1363,6 +1587,10 @@ device_ioctl (EmuFile * file, unsigned long request, unsigned long arg)
           (struct vfio_device_gfx_plane_info *) arg);
     case VFIO_DEVICE_GET_GFX_DMABUF:
       return device_export_dmabuf (file->dev, *(const uint32_t *) arg);
+    case VFIO_DEVICE_GET_IRQ_INFO:
+      return device_get_irq_info (file->dev, (struct vfio_irq_info *) arg);
+    case VFIO_DEVICE_SET_IRQS:
+      return device_set_irqs (file->dev, (struct vfio_irq_set *) arg);
     default:
       return -ENOTTY;
   }
@@ -1418,13 +1646,16 @@ check_emulated_mmap (int fd, uint64_t offset, uint64_t len)
     case FD_GROUP:
       return ENODEV;
     case FD_DMABUF:
-      return file->mmap_fails ? EINVAL : 0;
+      if (file->mmap_errno)
+        return file->mmap_errno;
+      return offset + emu_round_up_to_page (len) <= file->mmap_limit ? 0 :
+          EINVAL;
     case FD_DEVICE:
       break;
   }
   for (uint32_t i = 0; describe_region (file->dev, i, &region); i++) {
     if ((region.flags & VFIO_REGION_INFO_FLAG_MMAP) && offset >= region.offset
-        && offset + len <= region.offset + round_up_to_page (region.size))
+        && offset + len <= region.offset + emu_round_up_to_page (region.size))
       return 0;
   }
   return EINVAL;
@@ -1451,6 +1682,9 @@ free_device (VfioEmuDevice * dev)
 {
   if (dev->mem_fd >= 0)
     real.close (dev->mem_fd);
+  if (dev->request_fd >= 0)
+    real.close (dev->request_fd);
+  emu_personality_free (dev);
   g_array_unref (dev->modes);
   g_hash_table_unref (dev->counts);
   g_free (dev->uuid);
@@ -1502,6 +1736,7 @@ vfio_emu_reset (void)
     close_vmm_fds ();
     forget_everything ();
   }
+  emu_personality_reset ();
   remove_sysfs_tree ();
   emu_unlock ();
 }
@@ -1519,6 +1754,8 @@ device_new (const char *uuid, int group, VfioEmuFlags flags)
   dev->mode = -1;
   dev->modes = g_array_new (FALSE, TRUE, sizeof (EmuMode));
   dev->counts = g_hash_table_new (NULL, NULL);
+  dev->request_fd = -1;
+  emu_personality_init (dev);
   dev->mem_fd = new_memfd ("vfioemu-device", TRUE);
   if (dev->mem_fd >= 0 && fstat (dev->mem_fd, &st) == 0) {
     dev->mem_dev = st.st_dev;
@@ -1544,6 +1781,7 @@ add_mdev_locked (const char *uuid, int group, VfioEmuFlags flags)
 
   dev = device_new (uuid, group, flags);
   if (dev->mem_fd < 0 || !add_sysfs_device (dev)
+      || emu_write_config_region (dev) < 0
       || ((flags & VFIO_EMU_EDID) && write_edid_region (dev) < 0)) {
     g_critical ("vfioemu: cannot create mdev %s: %s", uuid,
         g_strerror (errno));
@@ -1596,7 +1834,7 @@ open_device_as_vmm (VfioEmuDevice * dev)
 {
   int container_fd, group_fd, ret;
 
-  if (dev->unplugged)
+  if (device_is_removed (dev))
     return -ENODEV;
   container_fd = open_container_locked (O_CLOEXEC, TRUE);
   if (container_fd < 0)
@@ -1691,8 +1929,9 @@ vfio_emu_set_mode (VfioEmuDevice * dev, uint32_t fourcc, uint64_t modifier,
 
   g_return_if_fail (dev != NULL);
 
-  mode.size = round_up_to_page ((uint64_t) mode.stride * height);
   emu_lock ();
+  check_life_of_ids (dev);
+  emu_personality_size_mode (dev, &mode);
   index = find_or_add_mode (dev, &mode);
   if (index != dev->mode) {
     dev->mode = index;
@@ -1706,13 +1945,13 @@ vfio_emu_set_mode (VfioEmuDevice * dev, uint32_t fourcc, uint64_t modifier,
 /* The id the primary plane shows now, 0 when blank; a region-only device
  * shows its display region. */
 static uint32_t
-shown_id (const VfioEmuDevice * dev)
+shown_id (VfioEmuDevice * dev)
 {
   if (dev->blank || dev->mode < 0)
     return 0;
   if (!(dev->flags & VFIO_EMU_DMABUF))
     return VFIO_EMU_DISPLAY_REGION_INDEX;
-  return current_dmabuf_id (dev);
+  return emu_personality_shown_id (dev);
 }
 
 static uint64_t
@@ -1724,6 +1963,16 @@ monotonic_ns (void)
   return (uint64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+static uint32_t
+show_buffer_locked (VfioEmuDevice * dev, guint index)
+{
+  check_life_of_ids (dev);
+  if (dev->mode >= 0 && (dev->flags & VFIO_EMU_DMABUF))
+    dev->buffer = index;
+  dev->last_flip_time = monotonic_ns ();
+  return shown_id (dev);
+}
+
 uint32_t
 vfio_emu_flip (VfioEmuDevice * dev)
 {
@@ -1732,10 +1981,22 @@ vfio_emu_flip (VfioEmuDevice * dev)
   g_return_val_if_fail (dev != NULL, 0);
 
   emu_lock ();
-  if (dev->mode >= 0 && (dev->flags & VFIO_EMU_DMABUF))
-    dev->buffer ^= 1;
-  id = shown_id (dev);
-  dev->last_flip_time = monotonic_ns ();
+  id = show_buffer_locked (dev, dev->buffer == 0 ? 1 : 0);
+  emu_unlock ();
+  return id;
+}
+
+uint32_t
+vfio_emu_show_buffer (VfioEmuDevice * dev, unsigned index)
+{
+  uint32_t id;
+
+  g_return_val_if_fail (dev != NULL, 0);
+  g_return_val_if_fail (index < 2
+      || dev->personality != VFIO_EMU_PERSONALITY_GENERIC, 0);
+
+  emu_lock ();
+  id = show_buffer_locked (dev, index);
   emu_unlock ();
   return id;
 }
@@ -1801,11 +2062,70 @@ vfio_emu_unplug (VfioEmuDevice * dev)
   g_return_if_fail (dev != NULL);
 
   emu_lock ();
-  if (!dev->unplugged) {
-    dev->unplugged = TRUE;
+  if (!device_is_removed (dev)) {
     remove_sysfs_device (dev);
+    check_device_life (dev);
+    if (dev->open && emu_personality_unplug_waits (dev))
+      dev->unplug_pending = TRUE;
+    else
+      dev->unplugged = TRUE;
   }
   emu_unlock ();
+}
+
+gboolean
+vfio_emu_unplug_pending (VfioEmuDevice * dev)
+{
+  gboolean pending;
+
+  g_return_val_if_fail (dev != NULL, FALSE);
+
+  emu_lock ();
+  check_device_life (dev);
+  pending = dev->unplug_pending;
+  emu_unlock ();
+  return pending;
+}
+
+unsigned
+vfio_emu_export_count (VfioEmuDevice * dev, uint32_t id)
+{
+  unsigned count;
+
+  g_return_val_if_fail (dev != NULL, 0);
+
+  emu_lock ();
+  check_device_life (dev);
+  count = emu_personality_export_count (dev, id);
+  emu_unlock ();
+  return count;
+}
+
+void
+vfio_emu_set_request_irq (VfioEmuDevice * dev, gboolean offered)
+{
+  g_return_if_fail (dev != NULL);
+
+  emu_lock ();
+  dev->request_offered = offered;
+  if (!offered)
+    unregister_request_eventfd (dev);
+  emu_unlock ();
+}
+
+gboolean
+vfio_emu_request (VfioEmuDevice * dev)
+{
+  gboolean registered;
+
+  g_return_val_if_fail (dev != NULL, FALSE);
+
+  emu_lock ();
+  check_device_life (dev);
+  registered = dev->request_fd >= 0;
+  signal_request_eventfd (dev);
+  emu_unlock ();
+  return registered;
 }
 
 unsigned
@@ -1877,6 +2197,7 @@ vfio_emu_current_id (VfioEmuDevice * dev)
   g_return_val_if_fail (dev != NULL, 0);
 
   emu_lock ();
+  check_life_of_ids (dev);
   id = shown_id (dev);
   emu_unlock ();
   return id;

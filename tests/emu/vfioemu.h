@@ -25,8 +25,29 @@
  *
  * Region layout of the device fd: region i at offset (i + 1) MiB; the EDID
  * region (VFIO_EMU_EDID) is index 9 like mbochs, the display region of
- * region planes (VFIO_EMU_REGION) index 16 like mdpy, mmap-able. Dma-buf
- * fds are memfds; DMA_BUF_IOCTL_SYNC on them answers 0.
+ * region planes (VFIO_EMU_REGION) index 16 like mdpy, mmap-able; the PCI
+ * config space (VFIO_PCI_CONFIG_REGION_INDEX, 256 bytes, the vendor and
+ * device id of the personality at offsets 0 and 2) is there on every
+ * device; the other PCI regions answer size 0. Dma-buf fds are memfds;
+ * DMA_BUF_IOCTL_SYNC on them answers 0; like any dma-buf they map in whole
+ * pages inside their size only (dma_buf_mmap_internal()).
+ *
+ * A device life runs from the first device fd opened until every device fd
+ * of the process is closed (dups, fds received over a socket and those of
+ * vfio_emu_open_device_fd() included; an fd in flight in a socket and an
+ * mmap of a region do not keep it), like the driver's open_device ..
+ * close_device. What the driver forgets at close_device (ids, export
+ * records, the request eventfd) is forgotten then.
+ *
+ * Double exports: on mbochs a second VFIO_DEVICE_GET_GFX_DMABUF of one id in
+ * a device life corrupts host memory. On the GENERIC and MBOCHS
+ * personalities it prints both call sites (backtraces) to stderr and aborts
+ * the test, unless vfio_emu_set_double_export_fatal (FALSE).
+ *
+ * Interrupts: VFIO_DEVICE_GET_IRQ_INFO answers count 0 for every index, as
+ * the kernel samples and GVT-g on 6.12 do, except the request IRQ that a
+ * GENERIC device may offer (vfio_emu_set_request_irq());
+ * VFIO_DEVICE_SET_IRQS fails with EINVAL on anything not offered.
  *
  * All functions are thread-safe.
  */
@@ -39,6 +60,38 @@
 G_BEGIN_DECLS
 
 typedef struct _VfioEmuDevice VfioEmuDevice;
+
+/* The kernel driver a device behaves like (see vfioemu-personality.c):
+ *
+ * GENERIC: ids as described at vfio_emu_set_mode(), sizes rounded up to a
+ *   page, PCI ids 0x1b36:0x000f (like mdpy), strict about double exports,
+ *   vfio_emu_unplug() fails the fds with ENODEV at once, a request IRQ on
+ *   demand.
+ * MBOCHS (samples/vfio-mdev/mbochs.c): a new dmabuf_id per (mode, scan-out
+ *   buffer), from a counter never reset while the mdev exists; the ids are
+ *   dropped when the device life ends, so a mode shown in the next life
+ *   gets a new one. The first query of the primary plane showing a buffer
+ *   without an id in this life fails with ENOMEM (always, not a fault).
+ *   size = stride * height exactly (800x600 XR24: 1920000), the dma-buf has
+ *   that size (lseek SEEK_END) and maps in whole pages inside it only.
+ *   GET_REGION_INFO: EINVAL for argsz > 48; on the EDID region argsz 32
+ *   gets argsz 48, CAPS and cap_offset 32 without the capability. Strict
+ *   about double exports. PCI ids 0x1234:0x1111.
+ * GVTG (drivers/gpu/drm/i915/gvt/dmabuf.c): ids per (mode, scan-out
+ *   buffer), the lowest free id from 1, released when the device life ends
+ *   (so reused after a reopen); GET_GFX_DMABUF of an unknown id is EINVAL;
+ *   size = stride * height rounded up to whole tiles (X 8 rows, Y and Yf
+ *   32), the dma-buf page-rounded; a dma-buf refuses mmap() with ENODEV;
+ *   every export is a new fd, re-exports are fine. PCI ids 0x8086:0x1912.
+ *
+ * MBOCHS and GVTG have no request IRQ, and vfio_emu_unplug() on them waits
+ * for the device fds to close (vfio_emu_unplug_pending()). */
+typedef enum
+{
+  VFIO_EMU_PERSONALITY_GENERIC,
+  VFIO_EMU_PERSONALITY_MBOCHS,
+  VFIO_EMU_PERSONALITY_GVTG,
+} VfioEmuPersonality;
 
 /* Region indexes of the EDID region and of the region-plane framebuffer. */
 #define VFIO_EMU_EDID_REGION_INDEX VFIO_PCI_NUM_REGIONS
@@ -65,6 +118,10 @@ void vfio_emu_reset (void);
 VfioEmuDevice *vfio_emu_add_mdev (const char *uuid, int group,
     VfioEmuFlags flags);
 
+/* Make @dev behave like @p (default GENERIC). Call it right after
+ * vfio_emu_add_mdev(), before the device is opened or a mode is shown. */
+void vfio_emu_set_personality (VfioEmuDevice * dev, VfioEmuPersonality p);
+
 /* The sysfs path of @dev, /sys/bus/mdev/devices/UUID. */
 const char *vfio_emu_device_sysfs_path (VfioEmuDevice * dev);
 
@@ -80,11 +137,13 @@ void vfio_emu_set_group_open_errno (int group, int err);
 
 /* Show a mode: the primary plane becomes @fourcc/@modifier @width x @height
  * with @stride (0: width * bytes per pixel, i.e. width * 4 for 32-bit
- * formats) and size stride * height rounded up to a page.
- * Each distinct mode gets its own pair of dma-buf ids (double buffering),
- * stable for the life of the device, like mbochs and GVT-g; mode n (in the
- * order first shown) has ids 2n+1 and 2n+2, and showing a mode starts at
- * its first id. Every id of a mode shown so far can be exported. The pixels
+ * formats), showing its scan-out buffer 0; the size depends on the
+ * personality (GENERIC: stride * height rounded up to a page).
+ * GENERIC: each distinct mode gets its own pair of dma-buf ids (double
+ * buffering), stable for the life of the mdev; mode n (in the order first
+ * shown) has ids 2n+1 and 2n+2, and showing a mode starts at its first id.
+ * Every id of a mode shown so far can be exported. MBOCHS and GVTG hand ids
+ * out per buffer shown, see VfioEmuPersonality. The pixels
  * of each buffer are filled with vfio_emu_pixel() at export. A region
  * device (VFIO_EMU_REGION) shows the mode in its display region, filled
  * with id VFIO_EMU_DISPLAY_REGION_INDEX; the region grows to the largest
@@ -92,9 +151,17 @@ void vfio_emu_set_group_open_errno (int group, int err);
 void vfio_emu_set_mode (VfioEmuDevice * dev, uint32_t fourcc,
     uint64_t modifier, uint32_t width, uint32_t height, uint32_t stride);
 
-/* Show the other buffer of the current mode; returns the new dmabuf_id
- * (as vfio_emu_current_id()). Region planes have no buffers to flip. */
+/* Show the other buffer of the current mode (buffer 0 <-> 1); returns the
+ * new dmabuf_id (as vfio_emu_current_id()). Region planes have no buffers
+ * to flip. */
 uint32_t vfio_emu_flip (VfioEmuDevice * dev);
+
+/* A page flip to scan-out buffer @index of the current mode (the scan-out
+ * offset index * size, as a guest rewriting bochs' Y_OFFSET): MBOCHS and
+ * GVTG give it its own dmabuf_id the first time it is shown or queried in
+ * a device life, stable after; GENERIC has buffers 0 and 1 only. Returns
+ * the id shown, as vfio_emu_current_id(). */
+uint32_t vfio_emu_show_buffer (VfioEmuDevice * dev, unsigned index);
 
 /* Display off (all-zero plane answer) or back on. */
 void vfio_emu_set_blank (VfioEmuDevice * dev, gboolean blank);
@@ -108,7 +175,8 @@ void vfio_emu_set_raw_plane (VfioEmuDevice * dev,
     const struct vfio_device_gfx_plane_info *info, uint64_t backing_size);
 
 /* Every dma-buf exported from now on refuses mmap() with EINVAL, like stock
- * mbochs and GVT-g proxies (mmap() is interposed too). */
+ * mbochs, which exports read-only (mmap() is interposed too). GVTG
+ * dma-bufs always refuse it, with ENODEV. */
 void vfio_emu_set_dmabuf_mmap_fails (VfioEmuDevice * dev, gboolean fails);
 
 /* Fail ioctl @request on @dev (NULL: any emulated fd, container included)
@@ -119,11 +187,40 @@ void vfio_emu_set_dmabuf_mmap_fails (VfioEmuDevice * dev, gboolean fails);
 void vfio_emu_fail_ioctl (VfioEmuDevice * dev, unsigned long request,
     int err, unsigned first, unsigned count);
 
-/* All later ioctls on @dev's device fds and group fds fail with ENODEV, as
- * after a hot-unplug; its sysfs entry goes away and open() of its group
- * gives ENOENT once no device of the group is left. Dma-bufs already
- * exported stay usable. */
+/* Remove the mdev; returns at once. Its sysfs entry goes away and no new
+ * device fd is handed out (ENODEV). GENERIC: all later ioctls on @dev's
+ * device fds and group fds fail with ENODEV, as after a hot-unplug whose
+ * request the VMM honoured. MBOCHS and GVTG, which have no request IRQ: as
+ * the kernel, the removal waits until every device fd is closed, and the
+ * fds keep working meanwhile (vfio_emu_unplug_pending()). Once removed,
+ * open() of its group gives ENOENT when no device of the group is left.
+ * Dma-bufs already exported stay usable. */
 void vfio_emu_unplug (VfioEmuDevice * dev);
+
+/* Whether a vfio_emu_unplug() of @dev is waiting for its device fds to be
+ * closed (MBOCHS, GVTG); FALSE before the unplug and once it is done. */
+gboolean vfio_emu_unplug_pending (VfioEmuDevice * dev);
+
+/* GENERIC only: offer (or withdraw) the request IRQ. When offered,
+ * GET_IRQ_INFO for VFIO_PCI_REQ_IRQ_INDEX answers count 1 with
+ * VFIO_IRQ_INFO_EVENTFD; SET_IRQS with DATA_EVENTFD | ACTION_TRIGGER
+ * registers an eventfd, fd -1 (or DATA_NONE with count 0) unregisters it,
+ * as vfio-pci does. Off by default. */
+void vfio_emu_set_request_irq (VfioEmuDevice * dev, gboolean offered);
+
+/* Signal the registered request eventfd, as the kernel does when the device
+ * is to be removed; FALSE when none is registered. */
+gboolean vfio_emu_request (VfioEmuDevice * dev);
+
+/* Exports of dmabuf_id @id of @dev in the current device life (0 once the
+ * last device fd is closed). */
+unsigned vfio_emu_export_count (VfioEmuDevice * dev, uint32_t id);
+
+/* Whether a second export of an id in one device life aborts (GENERIC,
+ * MBOCHS); default TRUE, and vfio_emu_reset() restores it. FALSE counts the
+ * export and hands out a new dma-buf: for the emulator's own tests and for
+ * benchmarks of what re-exporting costs, never to make a test pass. */
+void vfio_emu_set_double_export_fatal (gboolean fatal);
 
 /* Number of ioctl @request calls on @dev (NULL: all emulated fds), failed
  * ones included, since vfio_emu_reset(). Calls made by
@@ -142,7 +239,9 @@ unsigned vfio_emu_open_fds (void);
 uint32_t vfio_emu_pixel (uint32_t dmabuf_id, uint32_t x, uint32_t y);
 
 /* The dmabuf_id the primary plane shows now (0 when blank or before any
- * mode; VFIO_EMU_DISPLAY_REGION_INDEX on a region-only device). */
+ * mode; VFIO_EMU_DISPLAY_REGION_INDEX on a region-only device). MBOCHS and
+ * GVTG hand one out when the buffer shown has none in this device life, as
+ * the next query would. */
 uint32_t vfio_emu_current_id (VfioEmuDevice * dev);
 
 /* When vfio_emu_flip() last ran on @dev: CLOCK_MONOTONIC in nanoseconds

@@ -16,12 +16,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/dma-buf.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "vfioemu.h"
@@ -1273,6 +1276,8 @@ GST_START_TEST (test_entry_points)
     vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 64,
         64, 0);
     vfio_emu_set_dmabuf_mmap_fails (dev, TRUE);
+    /* One export per id while the device is open: another buffer each. */
+    vfio_emu_show_buffer (dev, i);
     buf = export (fd, query_primary_id (fd));
     fail_unless (mmap_fn (NULL, 4096, PROT_READ, MAP_SHARED, buf, 0) ==
         MAP_FAILED, "%s", mmaps[i]);
@@ -1471,6 +1476,8 @@ GST_START_TEST (test_threads)
   GThread *threads[N_THREADS];
   int fd = vfio_emu_open_device_fd (dev);
 
+  /* Every thread exports the ids again and again: counted, not fatal. */
+  vfio_emu_set_double_export_fatal (FALSE);
   vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 64,
       64, 0);
   for (int i = 0; i < N_THREADS; i++)
@@ -1482,11 +1489,731 @@ GST_START_TEST (test_threads)
 
   fail_unless_equals_int (vfio_emu_ioctl_count (dev,
           VFIO_DEVICE_GET_GFX_DMABUF), N_THREADS * N_ROUNDS);
+  fail_unless_equals_int (vfio_emu_export_count (dev, 1) +
+      vfio_emu_export_count (dev, 2), N_THREADS * N_ROUNDS);
   fail_unless_equals_int (vfio_emu_ioctl_count (NULL,
           VFIO_DEVICE_QUERY_GFX_PLANE), N_THREADS * N_ROUNDS);
   fail_unless_equals_int (vfio_emu_live_dmabufs (NULL), 0);
   fail_unless_equals_int (vfio_emu_open_fds (), 0);
   close (fd);
+}
+
+GST_END_TEST;
+
+/* ---------------------------------------------------------------------- */
+/* Device lives and double exports */
+
+static VfioEmuDevice *
+add_personality (const char *uuid, int group, VfioEmuPersonality p)
+{
+  VfioEmuDevice *dev = vfio_emu_add_mdev (uuid, group,
+      VFIO_EMU_DMABUF | VFIO_EMU_EDID);
+
+  vfio_emu_set_personality (dev, p);
+  return dev;
+}
+
+/* The primary plane's id once it answers: mbochs fails the first query of
+ * a new scan-out with ENOMEM, which must happen exactly then. */
+static guint32
+query_primary_id_after_enomem (int fd)
+{
+  struct vfio_device_gfx_plane_info plane;
+
+  assert_fails_with (query (fd, VFIO_GFX_PLANE_TYPE_DMABUF,
+          VFIO_EMU_PLANE_PRIMARY, &plane), ENOMEM);
+  return query_primary_id (fd);
+}
+
+/* Exports id 1 twice in a child with stderr in a pipe: returns how the
+ * child ended and what it printed. The child allocates nothing: under
+ * valgrind it is checked for leaks when it ends. */
+static int
+double_export_in_child (VfioEmuPersonality p, char **output)
+{
+  VfioEmuDevice *dev = add_personality (UUID, GROUP, p);
+  GString *text;
+  int pipe_fds[2], status = 0;
+  char chunk[1024];
+  ssize_t len;
+  pid_t pid;
+
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 64,
+      64, 0);
+  fail_unless_equals_int (pipe (pipe_fds), 0);
+  pid = fork ();
+  fail_unless (pid >= 0);
+  if (pid == 0) {
+    struct vfio_device_gfx_plane_info plane;
+    int fd;
+
+    dup2 (pipe_fds[1], STDERR_FILENO);
+    fd = vfio_emu_open_device_fd (dev);
+    /* Gives the buffer shown its id on every personality. */
+    query (fd, VFIO_GFX_PLANE_TYPE_DMABUF, VFIO_EMU_PLANE_PRIMARY, &plane);
+    if (export (fd, 1) < 0)
+      _exit (1);
+    export (fd, 1);
+    _exit (0);
+  }
+  close (pipe_fds[1]);
+  text = g_string_new (NULL);
+  while ((len = read (pipe_fds[0], chunk, sizeof (chunk))) > 0)
+    g_string_append_len (text, chunk, len);
+  close (pipe_fds[0]);
+  fail_unless_equals_int (waitpid (pid, &status, 0), pid);
+  *output = g_string_free (text, FALSE);
+  return status;
+}
+
+GST_START_TEST (test_double_export_aborts)
+{
+  const VfioEmuPersonality strict[] = { VFIO_EMU_PERSONALITY_GENERIC,
+    VFIO_EMU_PERSONALITY_MBOCHS
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (strict); i++) {
+    g_autofree char *output = NULL;
+    int status;
+
+    vfio_emu_reset ();
+    status = double_export_in_child (strict[i], &output);
+    fail_unless (WIFSIGNALED (status) && WTERMSIG (status) == SIGABRT,
+        "status 0x%x, stderr: %s", status, output);
+    /* The device, the id and both call sites (the export() of this file
+     * in each backtrace). */
+    fail_unless (strstr (output, "dmabuf_id 1 of mdev " UUID), "%s", output);
+    fail_unless (strstr (output, "first export of dmabuf_id 1:"), "%s",
+        output);
+    fail_unless (strstr (output, "export 2 of dmabuf_id 1:"), "%s", output);
+    fail_unless (strstr (output, "libs_emu"), "%s", output);
+  }
+}
+
+GST_END_TEST;
+
+/* GVT-g makes a new proxy per export: a re-export is fine there. */
+GST_START_TEST (test_double_export_gvtg_survives)
+{
+  g_autofree char *output = NULL;
+  int status = double_export_in_child (VFIO_EMU_PERSONALITY_GVTG, &output);
+
+  fail_unless (WIFEXITED (status) && WEXITSTATUS (status) == 0,
+      "status 0x%x, stderr: %s", status, output);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_double_export_counted)
+{
+  VfioEmuDevice *dev = vfio_emu_add_mdev (UUID, GROUP, VFIO_EMU_DMABUF);
+  int fd = vfio_emu_open_device_fd (dev);
+  int buf1, buf2;
+
+  vfio_emu_set_double_export_fatal (FALSE);
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 64,
+      64, 0);
+  fail_unless_equals_int (vfio_emu_export_count (dev, 1), 0);
+  buf1 = export (fd, 1);
+  buf2 = export (fd, 1);
+  fail_unless (buf1 >= 0 && buf2 >= 0 && buf1 != buf2);
+  fail_unless_equals_int (vfio_emu_export_count (dev, 1), 2);
+  fail_unless_equals_int (vfio_emu_export_count (dev, 2), 0);
+  fail_unless_equals_int (vfio_emu_live_dmabufs (dev), 2);
+  close (buf1);
+  close (buf2);
+  /* Closing the dma-bufs does not end the device life. */
+  fail_unless_equals_int (vfio_emu_export_count (dev, 1), 2);
+  close (fd);
+  fail_unless_equals_int (vfio_emu_export_count (dev, 1), 0);
+
+  /* vfio_emu_reset() makes it fatal again. */
+  vfio_emu_reset ();
+  dev = vfio_emu_add_mdev (UUID, GROUP, VFIO_EMU_DMABUF);
+  fd = vfio_emu_open_device_fd (dev);
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 64,
+      64, 0);
+  buf1 = export (fd, 1);
+  fail_unless_equals_int (vfio_emu_export_count (dev, 1), 1);
+  close (buf1);
+  close (fd);
+}
+
+GST_END_TEST;
+
+/* The life lasts while any device fd is open: dups, the VMM's fd and fds
+ * from GET_DEVICE_FD alike; a new life may export each id once more. */
+GST_START_TEST (test_device_life)
+{
+  VfioEmuDevice *dev = vfio_emu_add_mdev (UUID, GROUP, VFIO_EMU_DMABUF);
+  int container_fd, group_fd, fd, vmm_fd, copy, buf;
+
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 64,
+      64, 0);
+  fd = open_stack (GROUP, UUID, &container_fd, &group_fd);
+  buf = export (fd, 1);
+  close (buf);
+
+  /* A dup not used yet keeps the device open. */
+  copy = dup (fd);
+  fail_unless_equals_int (close (fd), 0);
+  fail_unless_equals_int (vfio_emu_export_count (dev, 1), 1);
+  /* So does a second device fd from the group. */
+  fd = ioctl (group_fd, VFIO_GROUP_GET_DEVICE_FD, UUID);
+  fail_unless (fd >= 0);
+  close (copy);
+  fail_unless_equals_int (vfio_emu_export_count (dev, 1), 1);
+  close (fd);
+  fail_unless_equals_int (vfio_emu_export_count (dev, 1), 0);
+
+  /* A new life: id 1 once more. */
+  fd = ioctl (group_fd, VFIO_GROUP_GET_DEVICE_FD, UUID);
+  buf = export (fd, 1);
+  fail_unless (buf >= 0);
+  fail_unless_equals_int (vfio_emu_export_count (dev, 1), 1);
+  close (buf);
+
+  /* A device fd closed behind our back ends the life too. */
+  fail_unless_equals_int (syscall (SYS_close, fd), 0);
+  fail_unless_equals_int (vfio_emu_export_count (dev, 1), 0);
+  fd = ioctl (group_fd, VFIO_GROUP_GET_DEVICE_FD, UUID);
+  buf = export (fd, 1);
+  fail_unless (buf >= 0);
+  close (buf);
+  close_stack (fd, container_fd, group_fd);
+
+  /* The VMM's fd is a device fd like any other. */
+  vmm_fd = vfio_emu_open_device_fd (dev);
+  buf = export (vmm_fd, 2);
+  close (buf);
+  copy = dup (vmm_fd);
+  close (vmm_fd);
+  fail_unless_equals_int (vfio_emu_export_count (dev, 2), 1);
+  close (copy);
+  fail_unless_equals_int (vfio_emu_export_count (dev, 2), 0);
+}
+
+GST_END_TEST;
+
+/* ---------------------------------------------------------------------- */
+/* Personalities */
+
+static guint16
+config_word (int fd, off_t at)
+{
+  struct vfio_region_info info = {.argsz = sizeof (info),
+    .index = VFIO_PCI_CONFIG_REGION_INDEX
+  };
+  guint16 value = 0;
+
+  fail_unless_equals_int (ioctl (fd, VFIO_DEVICE_GET_REGION_INFO, &info), 0);
+  fail_unless_equals_uint64 (info.size, 256);
+  fail_unless_equals_int (info.flags & (VFIO_REGION_INFO_FLAG_READ |
+          VFIO_REGION_INFO_FLAG_WRITE | VFIO_REGION_INFO_FLAG_MMAP),
+      VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE);
+  fail_unless_equals_int (pread (fd, &value, 2, info.offset + at), 2);
+  return GUINT16_FROM_LE (value);
+}
+
+GST_START_TEST (test_config_region_ids)
+{
+  const struct
+  {
+    VfioEmuPersonality p;
+    guint16 vendor, device;
+  } ids[] = {
+    {VFIO_EMU_PERSONALITY_GENERIC, 0x1b36, 0x000f},
+    {VFIO_EMU_PERSONALITY_MBOCHS, 0x1234, 0x1111},
+    {VFIO_EMU_PERSONALITY_GVTG, 0x8086, 0x1912},
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (ids); i++) {
+    VfioEmuDevice *dev;
+    int fd;
+
+    vfio_emu_reset ();
+    dev = add_personality (UUID, GROUP, ids[i].p);
+    fd = vfio_emu_open_device_fd (dev);
+    fail_unless_equals_int (config_word (fd, 0), ids[i].vendor);
+    fail_unless_equals_int (config_word (fd, 2), ids[i].device);
+    /* Class 0x03: a display controller. */
+    fail_unless_equals_int (config_word (fd, 0x0a), 0x0300);
+    close (fd);
+  }
+
+  /* A device without display has its config space too. */
+  vfio_emu_reset ();
+  {
+    VfioEmuDevice *dev = vfio_emu_add_mdev (UUID, GROUP, VFIO_EMU_NO_DISPLAY);
+    int fd = vfio_emu_open_device_fd (dev);
+
+    fail_unless_equals_int (config_word (fd, 0), 0x1b36);
+    close (fd);
+  }
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_personality_set_late)
+{
+  VfioEmuDevice *dev = vfio_emu_add_mdev (UUID, GROUP, VFIO_EMU_DMABUF);
+  int fd = vfio_emu_open_device_fd (dev);
+
+  ASSERT_CRITICAL (vfio_emu_set_personality (dev,
+          VFIO_EMU_PERSONALITY_MBOCHS));
+  /* Still generic: no ENOMEM, ids by mode. */
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 64,
+      64, 0);
+  fail_unless_equals_int (query_primary_id (fd), 1);
+  close (fd);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_mbochs_sizes_and_mmap)
+{
+  VfioEmuDevice *dev = add_personality (UUID, GROUP,
+      VFIO_EMU_PERSONALITY_MBOCHS);
+  struct vfio_device_gfx_plane_info plane;
+  int fd = vfio_emu_open_device_fd (dev);
+  guint8 *map;
+  int buf;
+
+  /* 800x600 XR24: 1920000 bytes, not a whole number of pages. */
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 800,
+      600, 0);
+  assert_fails_with (query (fd, VFIO_GFX_PLANE_TYPE_DMABUF,
+          VFIO_EMU_PLANE_PRIMARY, &plane), ENOMEM);
+  fail_unless_equals_int (query (fd, VFIO_GFX_PLANE_TYPE_DMABUF,
+          VFIO_EMU_PLANE_PRIMARY, &plane), 0);
+  fail_unless_equals_int (plane.stride, 3200);
+  fail_unless_equals_int (plane.size, 1920000);
+  fail_unless_equals_int (plane.dmabuf_id, 1);
+
+  buf = export (fd, 1);
+  fail_unless (buf >= 0, "%s", g_strerror (errno));
+  fail_unless_equals_int (lseek (buf, 0, SEEK_END), 1920000);
+  /* The whole size rounds up past the last whole page: EINVAL. */
+  errno = 0;
+  fail_unless (mmap (NULL, 1920000, PROT_READ, MAP_SHARED, buf, 0) ==
+      MAP_FAILED);
+  fail_unless_equals_int (errno, EINVAL);
+  fail_unless (mmap (NULL, 4096, PROT_READ, MAP_SHARED, buf, 1916928) ==
+      MAP_FAILED);
+  /* 468 whole pages map. */
+  map = mmap (NULL, 1916928, PROT_READ, MAP_SHARED, buf, 0);
+  fail_unless (map != MAP_FAILED, "%s", g_strerror (errno));
+  assert_xr24_pixels (map, 3200, 800, 598, 1);
+  munmap (map, 1916928);
+  map = mmap (NULL, 4096, PROT_READ, MAP_SHARED, buf, 1912832);
+  fail_unless (map != MAP_FAILED, "%s", g_strerror (errno));
+  munmap (map, 4096);
+  close (buf);
+
+  /* A page multiple maps whole; a padded stride counts. */
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 640,
+      480, 4096);
+  fail_unless_equals_int (query_primary_id_after_enomem (fd), 2);
+  fail_unless_equals_int (query (fd, VFIO_GFX_PLANE_TYPE_DMABUF,
+          VFIO_EMU_PLANE_PRIMARY, &plane), 0);
+  fail_unless_equals_int (plane.size, 4096 * 480);
+  buf = export (fd, 2);
+  map = mmap (NULL, 4096 * 480, PROT_READ, MAP_SHARED, buf, 0);
+  fail_unless (map != MAP_FAILED, "%s", g_strerror (errno));
+  munmap (map, 4096 * 480);
+  close (buf);
+
+  /* Stock mbochs exports read-only: no mmap at all. */
+  vfio_emu_set_dmabuf_mmap_fails (dev, TRUE);
+  buf = export (fd, vfio_emu_flip (dev));
+  assert_fails_with (GPOINTER_TO_INT (mmap (NULL, 4096, PROT_READ,
+              MAP_SHARED, buf, 0)), EINVAL);
+  close (buf);
+  close (fd);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_mbochs_ids)
+{
+  VfioEmuDevice *dev = add_personality (UUID, GROUP,
+      VFIO_EMU_PERSONALITY_MBOCHS);
+  struct vfio_device_gfx_plane_info plane;
+  int container_fd, group_fd;
+  int fd = open_stack (GROUP, UUID, &container_fd, &group_fd);
+
+  /* Disabled display and cursor: all zero, no ENOMEM. */
+  fail_unless_equals_int (query (fd, VFIO_GFX_PLANE_TYPE_DMABUF,
+          VFIO_EMU_PLANE_PRIMARY, &plane), 0);
+  assert_plane_is_zero (&plane);
+
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 1024,
+      768, 0);
+  fail_unless_equals_int (query (fd, VFIO_GFX_PLANE_TYPE_DMABUF,
+          VFIO_EMU_PLANE_CURSOR, &plane), 0);
+  assert_plane_is_zero (&plane);
+  fail_unless_equals_int (query_primary_id_after_enomem (fd), 1);
+  fail_unless_equals_int (query_primary_id (fd), 1);
+
+  /* bochs-drm flips by scan-out offset: 1 -> 2 -> 3 -> 2 -> 1, each new
+   * buffer costing one ENOMEM (FACTS, measured on 6.12). */
+  fail_unless_equals_int (vfio_emu_show_buffer (dev, 1), 2);
+  fail_unless_equals_int (query_primary_id_after_enomem (fd), 2);
+  fail_unless_equals_int (vfio_emu_show_buffer (dev, 2), 3);
+  fail_unless_equals_int (query_primary_id_after_enomem (fd), 3);
+  fail_unless_equals_int (vfio_emu_show_buffer (dev, 1), 2);
+  fail_unless_equals_int (query_primary_id (fd), 2);
+  fail_unless_equals_int (vfio_emu_flip (dev), 1);
+  fail_unless_equals_int (query_primary_id (fd), 1);
+
+  /* Another mode: the next id; the old mode keeps its ids. */
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 640,
+      480, 0);
+  fail_unless_equals_int (query_primary_id_after_enomem (fd), 4);
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 1024,
+      768, 0);
+  fail_unless_equals_int (query_primary_id (fd), 1);
+  fail_unless_equals_int (vfio_emu_ioctl_count (dev,
+          VFIO_DEVICE_QUERY_GFX_PLANE), 14);
+
+  /* Every id of this life exports; others are ENOENT. */
+  for (guint32 id = 1; id <= 4; id++) {
+    int buf = export (fd, id);
+
+    fail_unless (buf >= 0, "id %u: %s", id, g_strerror (errno));
+    close (buf);
+  }
+  assert_fails_with (export (fd, 5), ENOENT);
+  assert_fails_with (export (fd, 0), ENOENT);
+
+  /* A new device life: ids dropped, never reused, ENOMEM again; the
+   * emulator's view follows at once. */
+  close (fd);
+  fail_unless_equals_int (vfio_emu_current_id (dev), 5);
+  fd = ioctl (group_fd, VFIO_GROUP_GET_DEVICE_FD, UUID);
+  assert_fails_with (export (fd, 1), ENOENT);
+  fail_unless_equals_int (query_primary_id_after_enomem (fd), 5);
+  fail_unless_equals_int (vfio_emu_current_id (dev), 5);
+  fail_unless_equals_int (vfio_emu_show_buffer (dev, 1), 6);
+  close_stack (fd, container_fd, group_fd);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_mbochs_region_info)
+{
+  VfioEmuDevice *dev = add_personality (UUID, GROUP,
+      VFIO_EMU_PERSONALITY_MBOCHS);
+  int fd = vfio_emu_open_device_fd (dev);
+  struct
+  {
+    struct vfio_region_info info;
+    struct vfio_region_info_cap_type cap;
+    guint8 more[8];
+  } r;
+
+  /* argsz 32 on the EDID region: argsz 48, CAPS and cap_offset 32, but
+   * the capability is not written. */
+  memset (&r, 0xa5, sizeof (r));
+  r.info.argsz = sizeof (r.info);
+  r.info.index = VFIO_EMU_EDID_REGION_INDEX;
+  fail_unless_equals_int (ioctl (fd, VFIO_DEVICE_GET_REGION_INFO, &r), 0);
+  fail_unless_equals_int (r.info.argsz, 48);
+  fail_unless (r.info.flags & VFIO_REGION_INFO_FLAG_CAPS);
+  fail_unless_equals_int (r.info.cap_offset, 32);
+  fail_unless_equals_int (r.cap.header.id, 0xa5a5);
+
+  /* argsz 48: the capability. */
+  r.info.argsz = 48;
+  fail_unless_equals_int (ioctl (fd, VFIO_DEVICE_GET_REGION_INFO, &r), 0);
+  fail_unless_equals_int (r.cap.header.id, VFIO_REGION_INFO_CAP_TYPE);
+  fail_unless_equals_int (r.cap.type, VFIO_REGION_TYPE_GFX);
+  fail_unless_equals_int (r.cap.subtype, VFIO_REGION_SUBTYPE_GFX_EDID);
+  fail_unless_equals_uint64 (r.info.size, 0x1000);
+
+  /* More than the driver's struct: EINVAL, whatever the region. */
+  r.info.argsz = sizeof (r);
+  assert_fails_with (ioctl (fd, VFIO_DEVICE_GET_REGION_INFO, &r), EINVAL);
+  r.info.argsz = 49;
+  r.info.index = VFIO_PCI_CONFIG_REGION_INDEX;
+  assert_fails_with (ioctl (fd, VFIO_DEVICE_GET_REGION_INFO, &r), EINVAL);
+
+  /* A region without capability keeps the caller's argsz. */
+  memset (&r, 0xa5, sizeof (r));
+  r.info.argsz = 48;
+  r.info.index = VFIO_PCI_CONFIG_REGION_INDEX;
+  fail_unless_equals_int (ioctl (fd, VFIO_DEVICE_GET_REGION_INFO, &r), 0);
+  fail_unless_equals_int (r.info.argsz, 48);
+  fail_unless_equals_int (r.info.cap_offset, 0);
+  fail_unless_equals_uint64 (r.info.size, 256);
+  r.info.argsz = 16;
+  assert_fails_with (ioctl (fd, VFIO_DEVICE_GET_REGION_INFO, &r), EINVAL);
+  close (fd);
+}
+
+GST_END_TEST;
+
+static void
+assert_unplug_waits (VfioEmuPersonality p)
+{
+  VfioEmuDevice *dev = add_personality (UUID, GROUP, p);
+  struct vfio_device_info info = {.argsz = sizeof (info) };
+  struct vfio_group_status status = {.argsz = sizeof (status) };
+  int container_fd, group_fd, fd, buf;
+
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 64,
+      64, 0);
+  fd = open_stack (GROUP, UUID, &container_fd, &group_fd);
+  fail_unless (!vfio_emu_unplug_pending (dev));
+  vfio_emu_unplug (dev);
+  fail_unless (vfio_emu_unplug_pending (dev));
+
+  /* The sysfs entry is gone at once; the open device works on. */
+  assert_fails_with (open ("/sys/bus/mdev/devices/" UUID,
+          O_PATH | O_DIRECTORY), ENOENT);
+  fail_unless_equals_int (ioctl (fd, VFIO_DEVICE_GET_INFO, &info), 0);
+  fail_unless_equals_int (ioctl (group_fd, VFIO_GROUP_GET_STATUS, &status),
+      0);
+  if (p == VFIO_EMU_PERSONALITY_MBOCHS)
+    query_primary_id_after_enomem (fd);
+  buf = export (fd, query_primary_id (fd));
+  fail_unless (buf >= 0, "%s", g_strerror (errno));
+  /* No new device fd. */
+  assert_fails_with (ioctl (group_fd, VFIO_GROUP_GET_DEVICE_FD, UUID),
+      ENODEV);
+  assert_fails_with (vfio_emu_open_device_fd (dev), ENODEV);
+
+  /* The last device fd closes: the removal completes. */
+  close (fd);
+  fail_unless (!vfio_emu_unplug_pending (dev));
+  assert_fails_with (ioctl (group_fd, VFIO_GROUP_GET_STATUS, &status),
+      ENODEV);
+  close (group_fd);
+  close (container_fd);
+  close (buf);
+  assert_fails_with (open ("/dev/vfio/12", O_RDWR | O_CLOEXEC), ENOENT);
+}
+
+GST_START_TEST (test_unplug_waits_for_close)
+{
+  VfioEmuDevice *dev;
+
+  assert_unplug_waits (VFIO_EMU_PERSONALITY_MBOCHS);
+  vfio_emu_reset ();
+  assert_unplug_waits (VFIO_EMU_PERSONALITY_GVTG);
+
+  /* Nothing open: removed at once. */
+  vfio_emu_reset ();
+  dev = add_personality (UUID, GROUP, VFIO_EMU_PERSONALITY_MBOCHS);
+  vfio_emu_unplug (dev);
+  fail_unless (!vfio_emu_unplug_pending (dev));
+  assert_fails_with (vfio_emu_open_device_fd (dev), ENODEV);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_gvtg)
+{
+  VfioEmuDevice *dev = add_personality (UUID, GROUP,
+      VFIO_EMU_PERSONALITY_GVTG);
+  const guint64 x_tiled = I915_FORMAT_MOD_X_TILED;
+  const guint64 y_tiled = I915_FORMAT_MOD_Y_TILED;
+  struct vfio_device_gfx_plane_info plane;
+  int container_fd, group_fd;
+  int fd = open_stack (GROUP, UUID, &container_fd, &group_fd);
+  struct stat st1, st2;
+  int buf1, buf2;
+
+  /* Linear 800x600: size exact, the proxy object page-rounded; no
+   * ENOMEM. */
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 800,
+      600, 0);
+  fail_unless_equals_int (query (fd, VFIO_GFX_PLANE_TYPE_DMABUF,
+          VFIO_EMU_PLANE_PRIMARY, &plane), 0);
+  fail_unless_equals_int (plane.size, 1920000);
+  fail_unless_equals_int (plane.dmabuf_id, 1);
+  buf1 = export (fd, 1);
+  fail_unless_equals_int (lseek (buf1, 0, SEEK_END), 1921024);
+  /* No CPU mmap of a proxy object. */
+  assert_fails_with (GPOINTER_TO_INT (mmap (NULL, 4096, PROT_READ,
+              MAP_SHARED, buf1, 0)), ENODEV);
+
+  /* Each export is a new object and fd. */
+  buf2 = export (fd, 1);
+  fail_unless (buf2 >= 0);
+  fstat (buf1, &st1);
+  fstat (buf2, &st2);
+  fail_unless (st1.st_ino != st2.st_ino);
+  fail_unless_equals_int (vfio_emu_export_count (dev, 1), 2);
+  close (buf1);
+  close (buf2);
+
+  /* Tiled: whole tile rows. */
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, x_tiled, 1000, 601, 4096);
+  fail_unless_equals_int (query (fd, VFIO_GFX_PLANE_TYPE_DMABUF,
+          VFIO_EMU_PLANE_PRIMARY, &plane), 0);
+  fail_unless_equals_int (plane.size, 4096 * 608);
+  fail_unless_equals_int (plane.dmabuf_id, 2);
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, y_tiled, 1024, 770, 4096);
+  fail_unless_equals_int (query (fd, VFIO_GFX_PLANE_TYPE_DMABUF,
+          VFIO_EMU_PLANE_PRIMARY, &plane), 0);
+  fail_unless_equals_int (plane.size, 4096 * 800);
+  fail_unless_equals_int (plane.dmabuf_id, 3);
+  /* Double buffering: two ids per mode. */
+  fail_unless_equals_int (vfio_emu_flip (dev), 4);
+  fail_unless_equals_int (vfio_emu_flip (dev), 3);
+
+  /* Unknown ids: EINVAL. */
+  assert_fails_with (export (fd, 5), EINVAL);
+  assert_fails_with (export (fd, 0), EINVAL);
+
+  /* The ids are released when the device closes: the lowest is reused. */
+  close (fd);
+  fd = ioctl (group_fd, VFIO_GROUP_GET_DEVICE_FD, UUID);
+  assert_fails_with (export (fd, 3), EINVAL);
+  fail_unless_equals_int (query_primary_id (fd), 1);
+  fail_unless_equals_int (vfio_emu_flip (dev), 2);
+  close_stack (fd, container_fd, group_fd);
+}
+
+GST_END_TEST;
+
+/* ---------------------------------------------------------------------- */
+/* Interrupts */
+
+static int
+irq_count (int fd, guint32 index, guint32 * flags)
+{
+  struct vfio_irq_info info = {.argsz = sizeof (info),.index = index };
+
+  fail_unless_equals_int (ioctl (fd, VFIO_DEVICE_GET_IRQ_INFO, &info), 0);
+  if (flags)
+    *flags = info.flags;
+  return info.count;
+}
+
+static int
+set_request_trigger (int fd, guint32 data_flag, guint32 count,
+    gint32 eventfd_or_bool)
+{
+  struct
+  {
+    struct vfio_irq_set set;
+    gint32 data;
+  } s = {
+    .set = {
+          .argsz = sizeof (s),
+          .flags = data_flag | VFIO_IRQ_SET_ACTION_TRIGGER,
+          .index = VFIO_PCI_REQ_IRQ_INDEX,
+          .start = 0,
+          .count = count,
+        },
+    .data = eventfd_or_bool,
+  };
+
+  return ioctl (fd, VFIO_DEVICE_SET_IRQS, &s);
+}
+
+GST_START_TEST (test_no_irqs)
+{
+  const VfioEmuPersonality all[] = { VFIO_EMU_PERSONALITY_GENERIC,
+    VFIO_EMU_PERSONALITY_MBOCHS, VFIO_EMU_PERSONALITY_GVTG
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (all); i++) {
+    struct vfio_irq_info info = {.argsz = sizeof (info) };
+    VfioEmuDevice *dev;
+    int fd, efd;
+
+    vfio_emu_reset ();
+    dev = add_personality (UUID, GROUP, all[i]);
+    /* Only a generic device can offer it. */
+    vfio_emu_set_request_irq (dev, all[i] != VFIO_EMU_PERSONALITY_GENERIC);
+    fd = vfio_emu_open_device_fd (dev);
+    for (guint32 index = 0; index < VFIO_PCI_NUM_IRQS; index++)
+      fail_unless_equals_int (irq_count (fd, index, NULL), 0);
+    info.index = VFIO_PCI_NUM_IRQS;
+    assert_fails_with (ioctl (fd, VFIO_DEVICE_GET_IRQ_INFO, &info), EINVAL);
+    info.index = 0;
+    info.argsz = offsetof (struct vfio_irq_info, count);
+    assert_fails_with (ioctl (fd, VFIO_DEVICE_GET_IRQ_INFO, &info), EINVAL);
+
+    efd = eventfd (0, EFD_CLOEXEC);
+    assert_fails_with (set_request_trigger (fd, VFIO_IRQ_SET_DATA_EVENTFD,
+            1, efd), EINVAL);
+    fail_unless (!vfio_emu_request (dev));
+    fail_unless_equals_int (vfio_emu_ioctl_count (dev,
+            VFIO_DEVICE_GET_IRQ_INFO), VFIO_PCI_NUM_IRQS + 2);
+    fail_unless_equals_int (vfio_emu_ioctl_count (dev,
+            VFIO_DEVICE_SET_IRQS), 1);
+    close (efd);
+    close (fd);
+  }
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_request_irq)
+{
+  VfioEmuDevice *dev = vfio_emu_add_mdev (UUID, GROUP, VFIO_EMU_DMABUF);
+  int container_fd, group_fd, fd, efd, pipe_fds[2];
+  guint64 value = 0;
+  guint32 flags;
+
+  vfio_emu_set_request_irq (dev, TRUE);
+  fd = open_stack (GROUP, UUID, &container_fd, &group_fd);
+  fail_unless_equals_int (irq_count (fd, VFIO_PCI_REQ_IRQ_INDEX, &flags), 1);
+  fail_unless (flags & VFIO_IRQ_INFO_EVENTFD);
+  fail_unless_equals_int (irq_count (fd, VFIO_PCI_ERR_IRQ_INDEX, NULL), 0);
+  fail_unless (!vfio_emu_request (dev));
+
+  /* Register, let go of our fd: the device holds its own reference. */
+  efd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+  fail_unless_equals_int (set_request_trigger (fd, VFIO_IRQ_SET_DATA_EVENTFD,
+          1, efd), 0);
+  fail_unless (vfio_emu_request (dev));
+  fail_unless (vfio_emu_request (dev));
+  fail_unless_equals_int (read (efd, &value, sizeof (value)), 8);
+  fail_unless_equals_uint64 (value, 2);
+  assert_fails_with (read (efd, &value, sizeof (value)), EAGAIN);
+
+  /* Not an eventfd, no fd, a bad range. */
+  fail_unless_equals_int (pipe2 (pipe_fds, O_CLOEXEC), 0);
+  assert_fails_with (set_request_trigger (fd, VFIO_IRQ_SET_DATA_EVENTFD, 1,
+          pipe_fds[0]), EINVAL);
+  assert_fails_with (set_request_trigger (fd, VFIO_IRQ_SET_DATA_EVENTFD, 1,
+          1000), EBADF);
+  assert_fails_with (set_request_trigger (fd, VFIO_IRQ_SET_DATA_EVENTFD, 2,
+          efd), EINVAL);
+  close (pipe_fds[0]);
+  close (pipe_fds[1]);
+  /* The registration survived the failures. */
+  fail_unless (vfio_emu_request (dev));
+
+  /* fd -1 unregisters; so does DATA_NONE with count 0. */
+  fail_unless_equals_int (set_request_trigger (fd, VFIO_IRQ_SET_DATA_EVENTFD,
+          1, -1), 0);
+  fail_unless (!vfio_emu_request (dev));
+  fail_unless_equals_int (set_request_trigger (fd, VFIO_IRQ_SET_DATA_EVENTFD,
+          1, efd), 0);
+  fail_unless_equals_int (set_request_trigger (fd, VFIO_IRQ_SET_DATA_NONE,
+          0, 0), 0);
+  fail_unless (!vfio_emu_request (dev));
+
+  /* Closing the device unregisters it. */
+  fail_unless_equals_int (set_request_trigger (fd, VFIO_IRQ_SET_DATA_EVENTFD,
+          1, efd), 0);
+  close (fd);
+  fail_unless (!vfio_emu_request (dev));
+  fail_unless_equals_int (vfio_emu_ioctl_count (dev, VFIO_DEVICE_SET_IRQS),
+      8);
+
+  /* Withdrawn: count 0 again. */
+  vfio_emu_set_request_irq (dev, FALSE);
+  fd = ioctl (group_fd, VFIO_GROUP_GET_DEVICE_FD, UUID);
+  fail_unless_equals_int (irq_count (fd, VFIO_PCI_REQ_IRQ_INDEX, NULL), 0);
+  close_stack (fd, container_fd, group_fd);
+  close (efd);
 }
 
 GST_END_TEST;
@@ -1501,6 +2228,9 @@ emu_suite (void)
   TCase *tc_plane = tcase_create ("plane");
   TCase *tc_faults = tcase_create ("faults");
   TCase *tc_interpose = tcase_create ("interpose");
+  TCase *tc_exports = tcase_create ("exports");
+  TCase *tc_personality = tcase_create ("personality");
+  TCase *tc_irq = tcase_create ("irq");
 
   suite_add_tcase (s, tc_sysfs);
   tcase_add_checked_fixture (tc_sysfs, reset, reset);
@@ -1556,6 +2286,28 @@ emu_suite (void)
   tcase_add_test (tc_interpose, test_dup_dmabuf);
   tcase_add_test (tc_interpose, test_closed_behind_our_back);
   tcase_add_test (tc_interpose, test_threads);
+
+  suite_add_tcase (s, tc_exports);
+  tcase_add_checked_fixture (tc_exports, reset, reset);
+  tcase_add_test (tc_exports, test_double_export_aborts);
+  tcase_add_test (tc_exports, test_double_export_gvtg_survives);
+  tcase_add_test (tc_exports, test_double_export_counted);
+  tcase_add_test (tc_exports, test_device_life);
+
+  suite_add_tcase (s, tc_personality);
+  tcase_add_checked_fixture (tc_personality, reset, reset);
+  tcase_add_test (tc_personality, test_config_region_ids);
+  tcase_add_test (tc_personality, test_personality_set_late);
+  tcase_add_test (tc_personality, test_mbochs_sizes_and_mmap);
+  tcase_add_test (tc_personality, test_mbochs_ids);
+  tcase_add_test (tc_personality, test_mbochs_region_info);
+  tcase_add_test (tc_personality, test_unplug_waits_for_close);
+  tcase_add_test (tc_personality, test_gvtg);
+
+  suite_add_tcase (s, tc_irq);
+  tcase_add_checked_fixture (tc_irq, reset, reset);
+  tcase_add_test (tc_irq, test_no_irqs);
+  tcase_add_test (tc_irq, test_request_irq);
 
   return s;
 }
