@@ -372,6 +372,45 @@ GST_START_TEST (test_refused_export_not_retried)
 
 GST_END_TEST;
 
+/* Waits for the element message @name on @bus; fails without it.
+ * Returns a copy of its structure. */
+static GstStructure *
+expect_element_message (GstBus * bus, const gchar * name)
+{
+  GstMessage *msg;
+
+  while ((msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
+              GST_MESSAGE_ELEMENT))) {
+    const GstStructure *s = gst_message_get_structure (msg);
+
+    if (gst_structure_has_name (s, name)) {
+      GstStructure *copy = gst_structure_copy (s);
+
+      gst_message_unref (msg);
+      return copy;
+    }
+    gst_message_unref (msg);
+  }
+  fail ("no %s message", name);
+  return NULL;
+}
+
+/* Pulls events until EOS; fails without it. */
+static void
+expect_eos (GstHarness * h)
+{
+  GstEvent *event;
+
+  while ((event = gst_harness_pull_event (h))) {
+    GstEventType type = GST_EVENT_TYPE (event);
+
+    gst_event_unref (event);
+    if (type == GST_EVENT_EOS)
+      return;
+  }
+  fail ("no EOS");
+}
+
 /* device-fd with the VMM's pid: when the VMM exits, the device is closed
  * at once and the stream ends with EOS and a message naming the pid. */
 GST_START_TEST (test_vmm_exit_ends_stream)
@@ -379,8 +418,7 @@ GST_START_TEST (test_vmm_exit_ends_stream)
   gint fd = vfio_emu_open_device_fd (dev);
   GstHarness *h = harness_on (fd);
   GstBus *bus = gst_bus_new ();
-  GstMessage *msg;
-  GstEvent *event;
+  GstStructure *msg;
   gint status, pid = 0;
   pid_t vmm;
 
@@ -398,33 +436,119 @@ GST_START_TEST (test_vmm_exit_ends_stream)
 
   kill (vmm, SIGKILL);
   fail_unless_equals_int (waitpid (vmm, &status, 0), vmm);
-  while ((msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
-              GST_MESSAGE_ELEMENT))) {
-    if (gst_structure_has_name (gst_message_get_structure (msg),
-            "vfiogfxsrc-vmm-exited"))
-      break;
-    gst_message_unref (msg);
-  }
-  fail_unless (msg != NULL, "no message when the VMM exited");
-  fail_unless (gst_structure_get_int (gst_message_get_structure (msg), "pid",
-          &pid));
+  msg = expect_element_message (bus, "vfiogfxsrc-vmm-exited");
+  fail_unless (gst_structure_get_int (msg, "pid", &pid));
   fail_unless_equals_int (pid, vmm);
-  gst_message_unref (msg);
+  gst_structure_free (msg);
 
   /* Buffers in flight, then EOS; the device is already closed. */
-  while ((event = gst_harness_pull_event (h))) {
-    GstEventType type = GST_EVENT_TYPE (event);
-
-    gst_event_unref (event);
-    if (type == GST_EVENT_EOS)
-      break;
-  }
-  fail_unless (event != NULL, "no EOS");
+  expect_eos (h);
   fail_unless_equals_int (vfio_emu_open_fds (), 0);
 
   gst_harness_teardown (h);
   gst_bus_set_flushing (bus, TRUE);
   gst_object_unref (bus);
+}
+
+GST_END_TEST;
+
+/* mbochs: every scan-out buffer is its own id, and the first query of each
+ * fails with ENOMEM. A guest panning through 24 buffers 2.5 times: each id
+ * exported once (the emulated mbochs aborts at a second export). */
+GST_START_TEST (test_mbochs_panning_guest)
+{
+  GstHarness *h;
+  GstMemory *mem = NULL;
+  const guint n_buffers = 24;
+
+  vfio_emu_reset ();
+  dev = vfio_emu_add_mdev (UUID, GROUP, VFIO_EMU_DMABUF | VFIO_EMU_EDID);
+  vfio_emu_set_personality (dev, VFIO_EMU_PERSONALITY_MBOCHS);
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, WIDTH,
+      HEIGHT, 0);
+  h = harness_on (-1);
+  gst_harness_play (h);
+  for (guint n = 0; n < n_buffers * 5 / 2; n++) {
+    vfio_emu_show_buffer (dev, n % n_buffers);
+    mem = pull_new_memory (h, mem);
+  }
+  fail_unless_equals_uint64 (stat_of (h->element, "exports"), n_buffers);
+  for (guint n = 0; n < n_buffers; n++) {
+    guint32 id = vfio_emu_show_buffer (dev, n);
+
+    fail_unless_equals_int (vfio_emu_export_count (dev, id), 1);
+  }
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* GVT-g exports a new object each time: past the bound, idle framebuffers
+ * are dropped and exported again, and no frame is skipped. */
+GST_START_TEST (test_gvtg_reexports_past_bound)
+{
+  GstHarness *h;
+  GstMemory *mem = NULL;
+
+  vfio_emu_reset ();
+  dev = vfio_emu_add_mdev (UUID, GROUP, VFIO_EMU_DMABUF | VFIO_EMU_EDID);
+  vfio_emu_set_personality (dev, VFIO_EMU_PERSONALITY_GVTG);
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, WIDTH,
+      HEIGHT, 0);
+  h = harness_on (-1);
+  g_object_set (h->element, "max-framebuffers", 4, NULL);
+  gst_harness_play (h);
+  for (guint n = 0; n < 18; n++) {
+    vfio_emu_show_buffer (dev, n % 6);
+    mem = pull_new_memory (h, mem);
+  }
+  fail_unless (stat_of (h->element, "exports") > 6);
+  fail_unless_equals_uint64 (stat_of (h->element, "rejected-planes"), 0);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* A driver with a request IRQ asks for its device back: the element
+ * registered an eventfd for it, and ends the stream. */
+GST_START_TEST (test_request_irq_ends_stream)
+{
+  GstHarness *h;
+  GstBus *bus = gst_bus_new ();
+
+  vfio_emu_set_request_irq (dev, TRUE);
+  h = harness_on (-1);
+  gst_element_set_bus (h->element, bus);
+  gst_harness_play (h);
+  pull_one (h);
+  fail_unless_equals_int (vfio_emu_ioctl_count (dev, VFIO_DEVICE_SET_IRQS),
+      1);
+
+  fail_unless (vfio_emu_request (dev), "no eventfd registered");
+  gst_structure_free (expect_element_message (bus, "vfiogfxsrc-removed"));
+  expect_eos (h);
+
+  gst_harness_teardown (h);
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (bus);
+}
+
+GST_END_TEST;
+
+/* On an adopted fd the request IRQ is the VMM's: never taken over. */
+GST_START_TEST (test_request_irq_left_to_vmm)
+{
+  GstHarness *h;
+  gint fd;
+
+  vfio_emu_set_request_irq (dev, TRUE);
+  fd = vfio_emu_open_device_fd (dev);
+  h = harness_on (fd);
+  gst_harness_play (h);
+  pull_one (h);
+  gst_harness_teardown (h);
+  fail_unless_equals_int (vfio_emu_ioctl_count (dev, VFIO_DEVICE_SET_IRQS),
+      0);
 }
 
 GST_END_TEST;
@@ -447,6 +571,10 @@ exports_suite (void)
   tcase_add_test (tc, test_dmabuf_fds_close_on_exec);
   tcase_add_test (tc, test_refused_export_not_retried);
   tcase_add_test (tc, test_vmm_exit_ends_stream);
+  tcase_add_test (tc, test_mbochs_panning_guest);
+  tcase_add_test (tc, test_gvtg_reexports_past_bound);
+  tcase_add_test (tc, test_request_irq_ends_stream);
+  tcase_add_test (tc, test_request_irq_left_to_vmm);
   return s;
 }
 

@@ -46,6 +46,21 @@ setup (void)
   fail_unless (device != NULL);
 }
 
+/* The same, an emulated GVT-g vGPU (re-exports allowed). */
+static void
+setup_gvtg (void)
+{
+  GError *error = NULL;
+
+  vfio_emu_reset ();
+  dev = vfio_emu_add_mdev (UUID, GROUP, VFIO_EMU_DMABUF | VFIO_EMU_EDID);
+  vfio_emu_set_personality (dev, VFIO_EMU_PERSONALITY_GVTG);
+  set_mode (640, 480);
+  device = gst_vfio_device_open (UUID, &error);
+  g_assert_no_error (error);
+  fail_unless (device != NULL);
+}
+
 static void
 teardown (void)
 {
@@ -541,11 +556,149 @@ GST_START_TEST (test_unplug)
 
 GST_END_TEST;
 
+/* GVT-g makes a new object at each export: past max_entries, idle
+ * memories go, least recently seen first, and are exported again. */
+GST_START_TEST (test_bound_repeatable)
+{
+  GstVfioDmabufCache *cache = gst_vfio_dmabuf_cache_new (device, 4);
+  gboolean exported;
+  GstVfioPlane plane;
+  GstMemory *mem;
+
+  fail_unless_equals_int (gst_vfio_dmabuf_cache_get_policy (cache),
+      GST_VFIO_EXPORT_REPEATABLE);
+  /* Three modes, two buffers each: ids 1..6. */
+  for (guint m = 0; m < 3; m++) {
+    set_mode (640 + 64 * m, 480);
+    lookup_and_release (cache);
+    vfio_emu_flip (dev);
+    lookup_and_release (cache);
+    fail_unless (vfio_emu_live_dmabufs (dev) <= 4);
+    fail_unless (gst_vfio_dmabuf_cache_get_size (cache) <= 4);
+  }
+  fail_unless_equals_int (exports (), 6);
+  assert_entries (cache, 4);
+
+  /* The newest are kept: ids 5 and 6 come without an export. */
+  plane = query_id (6);
+  mem = lookup (cache, &plane, &exported);
+  fail_if (exported);
+  gst_memory_unref (mem);
+  fail_unless_equals_int (exports (), 6);
+
+  /* Id 1, evicted long ago, is exported again, and the bound holds. */
+  set_mode (640, 480);
+  plane = query_id (1);
+  mem = lookup (cache, &plane, &exported);
+  fail_unless (exported);
+  gst_memory_unref (mem);
+  fail_unless_equals_int (exports (), 7);
+  fail_unless_equals_int (vfio_emu_live_dmabufs (dev), 4);
+
+  gst_vfio_dmabuf_cache_free (cache);
+  gst_clear_object (&device);
+  fail_unless_equals_int (vfio_emu_live_dmabufs (dev), 0);
+}
+
+GST_END_TEST;
+
+/* A memory that a buffer downstream still holds is never evicted (and so
+ * never exported again), even when it is the oldest. */
+GST_START_TEST (test_held_not_evicted)
+{
+  GstVfioDmabufCache *cache = gst_vfio_dmabuf_cache_new (device, 2);
+  const GstVfioPlane vga = query ();
+  GstVfioPlane plane = vga;
+  GstMemory *held = lookup (cache, &plane, NULL);
+  GstMemory *mem, *third, *again;
+  gboolean exported;
+
+  fail_unless_equals_int (plane.id, 1);
+  vfio_emu_flip (dev);
+  lookup_and_release (cache);   /* id 2 */
+  set_mode (1024, 768);
+  lookup_and_release (cache);   /* id 3: evicts id 2, not the held id 1 */
+  fail_unless_equals_int (exports (), 3);
+  assert_entries (cache, 2);
+
+  mem = lookup (cache, &vga, &exported);
+  fail_unless (mem == held);
+  fail_if (exported);
+  fail_unless_equals_int (exports (), 3);
+  gst_memory_unref (mem);
+
+  /* Everything held: the cache grows past its bound rather than drop a
+   * memory in use. */
+  vfio_emu_flip (dev);
+  plane = query_id (4);
+  mem = lookup (cache, &plane, NULL);   /* evicts id 3, the only idle one */
+  assert_entries (cache, 2);
+
+  set_mode (1280, 720);
+  plane = query_id (5);
+  third = lookup (cache, &plane, NULL);
+  assert_entries (cache, 3);
+  fail_unless_equals_int (exports (), 5);
+
+  /* Held ones still come back as they are. */
+  again = lookup (cache, &vga, &exported);
+  fail_unless (again == held);
+  fail_if (exported);
+  gst_memory_unref (again);
+  fail_unless_equals_int (exports (), 5);
+
+  gst_memory_unref (third);
+  gst_memory_unref (mem);
+  gst_memory_unref (held);
+  gst_vfio_dmabuf_cache_free (cache);
+  gst_clear_object (&device);
+  fail_unless_equals_int (vfio_emu_live_dmabufs (dev), 0);
+}
+
+GST_END_TEST;
+
+/* Once memories held past the bound are released, the cache shrinks back
+ * to its bound on the next export instead of staying above it. */
+GST_START_TEST (test_bound_after_all_held)
+{
+  GstVfioDmabufCache *cache = gst_vfio_dmabuf_cache_new (device, 2);
+  GstMemory *held[3];
+  GstVfioPlane plane;
+
+  /* Ids 1, 2 and 3, all held: three entries for a bound of two. */
+  for (guint i = 0; i < 3; i++) {
+    if (i == 2)
+      set_mode (1024, 768);
+    else if (i == 1)
+      vfio_emu_flip (dev);
+    plane = query_id (i + 1);
+    held[i] = lookup (cache, &plane, NULL);
+  }
+  assert_entries (cache, 3);
+  for (guint i = 0; i < 3; i++)
+    gst_memory_unref (held[i]);
+
+  /* Ids 4, 5 and 6, released at once. */
+  vfio_emu_flip (dev);
+  lookup_and_release (cache);
+  assert_entries (cache, 2);
+  set_mode (1280, 720);
+  lookup_and_release (cache);
+  vfio_emu_flip (dev);
+  lookup_and_release (cache);
+  fail_unless_equals_int (exports (), 6);
+  assert_entries (cache, 2);
+  gst_vfio_dmabuf_cache_free (cache);
+}
+
+GST_END_TEST;
+
 static Suite *
 vfiodmabufcache_suite (void)
 {
   Suite *s = suite_create ("vfiodmabufcache");
   TCase *tc = tcase_create ("cache");
+  TCase *tc_gvtg = tcase_create ("repeatable");
 
   suite_add_tcase (s, tc);
   tcase_add_checked_fixture (tc, setup, teardown);
@@ -563,6 +716,13 @@ vfiodmabufcache_suite (void)
   tcase_add_test (tc, test_export_fails);
   tcase_add_test (tc, test_unmappable_dmabuf);
   tcase_add_test (tc, test_unplug);
+
+
+  suite_add_tcase (s, tc_gvtg);
+  tcase_add_checked_fixture (tc_gvtg, setup_gvtg, teardown);
+  tcase_add_test (tc_gvtg, test_bound_repeatable);
+  tcase_add_test (tc_gvtg, test_held_not_evicted);
+  tcase_add_test (tc_gvtg, test_bound_after_all_held);
 
   return s;
 }
