@@ -3,6 +3,7 @@
 #pragma once
 
 #include "gstvfiodevice.h"
+#include "gstvfioledger.h"
 
 G_BEGIN_DECLS
 
@@ -15,6 +16,10 @@ GstVfioExportTable *gst_vfio_export_table_new (GstVfioExportPolicy policy);
 
 G_GNUC_INTERNAL
 void gst_vfio_export_table_free (GstVfioExportTable * table);
+
+G_GNUC_INTERNAL
+void gst_vfio_export_table_set_ledger (GstVfioExportTable * table,
+    GstVfioLedger * ledger);
 
 G_GNUC_INTERNAL
 gboolean gst_vfio_export_table_has_exports (GstVfioExportTable * table);

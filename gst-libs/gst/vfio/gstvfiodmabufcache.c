@@ -34,6 +34,7 @@
 
 #include "gstvfiodmabufcache.h"
 #include "gstvfioerror.h"
+#include "gstvfioledger.h"
 #include "gstvfio-private.h"
 
 #include <errno.h>
@@ -60,6 +61,7 @@ struct _GstVfioExportTable
   GHashTable *entries;
   guint exported;               /* entries with a memory */
   guint64 clock;
+  GstVfioLedger *ledger;        /* exports of other processes, or NULL */
 };
 
 struct _GstVfioDmabufCache
@@ -111,9 +113,22 @@ gst_vfio_export_table_free (GstVfioExportTable * table)
     return;
   GST_DEBUG ("dropping %u exported dma-bufs", table->exported);
   g_hash_table_unref (table->entries);
+  gst_vfio_ledger_free (table->ledger);
   gst_object_unref (table->allocator);
   g_mutex_clear (&table->lock);
   g_free (table);
+}
+
+/* Exports of other processes on the same device count too: @ledger (taken)
+ * says which ids they exported. */
+void
+gst_vfio_export_table_set_ledger (GstVfioExportTable * table,
+    GstVfioLedger * ledger)
+{
+  g_mutex_lock (&table->lock);
+  gst_vfio_ledger_free (table->ledger);
+  table->ledger = ledger;
+  g_mutex_unlock (&table->lock);
 }
 
 gboolean
@@ -303,6 +318,18 @@ find_or_export (GstVfioDmabufCache * cache, guint32 id, gboolean * exported,
     return entry;
   if (!make_room (cache, id, error))
     return NULL;
+
+  if (table->ledger && !gst_vfio_ledger_claim (table->ledger, id)) {
+    g_set_error (&failure, GST_VFIO_ERROR, GST_VFIO_ERROR_REJECTED,
+        "Framebuffer %u of this VM was exported by another capture process "
+        "since the VM started: this device must not export it twice (that "
+        "corrupts host memory). It is captured again once the VM restarts "
+        "or shows another framebuffer.", id);
+    entry = refused_entry (id, failure);
+    g_clear_error (&failure);
+    g_hash_table_insert (table->entries, GUINT_TO_POINTER (id), entry);
+    return entry;
+  }
 
   entry = export_entry (cache, id, &failure);
   if (!entry && g_error_matches (failure, GST_VFIO_ERROR,

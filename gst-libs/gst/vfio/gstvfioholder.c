@@ -237,6 +237,21 @@ gst_vfio_fdinfo_get_syspath (const gchar * fdinfo)
   return NULL;
 }
 
+/* Field 22 of /proc/PID/stat, after the command in parentheses. */
+static guint64
+read_start_time (gint pid)
+{
+  g_autofree gchar *stat = read_proc_text (pid, "stat", NULL);
+  const gchar *p = stat ? strrchr (stat, ')') : NULL;
+  guint field = 2;
+
+  while (p && *p && field < 22) {
+    if (*p++ == ' ')
+      field++;
+  }
+  return p ? g_ascii_strtoull (p, NULL, 10) : 0;
+}
+
 static GstVfioHolder *
 holder_new (gint pid, const gchar * uuid)
 {
@@ -245,6 +260,8 @@ holder_new (gint pid, const gchar * uuid)
   gsize len = 0;
 
   holder->pid = pid;
+  holder->device_fd = -1;
+  holder->start_time = read_start_time (pid);
   holder->command = read_proc_text (pid, "comm", NULL);
   if (holder->command)
     g_strstrip (holder->command);
@@ -416,7 +433,7 @@ describe_candidates (GArray * candidates)
 
 /* Borrows each candidate and keeps the one that offers a display. */
 static gint
-pick_by_display (gint pidfd, const GstVfioHolder * holder, GArray * candidates,
+pick_by_display (gint pidfd, GstVfioHolder * holder, GArray * candidates,
     GError ** error)
 {
   gint chosen = -1, found = 0;
@@ -431,6 +448,7 @@ pick_by_display (gint pidfd, const GstVfioHolder * holder, GArray * candidates,
     }
     if (offers_display (fd) && found++ == 0) {
       chosen = fd;
+      holder->device_fd = target;
       continue;
     }
     close (fd);
@@ -487,8 +505,8 @@ gst_vfio_holder_take_device_fd (GstVfioHolder * holder, const gchar * uuid,
     return -1;
   }
   if (g_array_index (candidates, Candidate, 0).names_mdev) {
-    fd = pidfd_getfd_of (pidfd, g_array_index (candidates, Candidate,
-            0).target);
+    holder->device_fd = g_array_index (candidates, Candidate, 0).target;
+    fd = pidfd_getfd_of (pidfd, holder->device_fd);
     if (fd < 0)
       set_borrow_error (error, holder, errno);
   } else {
@@ -520,6 +538,22 @@ check_single_consumer (GstVfioDevice * device, const GstVfioHolder * holder,
       "export it twice, which corrupts kernel memory. Start the VM with "
       "display=off for this device.", holder->pid, holder->command, uuid);
   return FALSE;
+}
+
+/* Other processes borrowing from the same VM are told what was exported:
+ * the device's life is the holder's open of it. */
+static void
+share_exports (GstVfioDevice * device, const GstVfioHolder * holder,
+    const gchar * uuid)
+{
+  g_autofree gchar *life = NULL;
+
+  if (gst_vfio_device_get_export_policy (device) != GST_VFIO_EXPORT_ONCE)
+    return;
+  life = g_strdup_printf ("pid %d started %" G_GUINT64_FORMAT " fd %d",
+      holder->pid, holder->start_time, holder->device_fd);
+  gst_vfio_export_table_set_ledger (gst_vfio_device_get_export_table (device),
+      gst_vfio_ledger_new (uuid, life));
 }
 
 /**
@@ -569,5 +603,6 @@ gst_vfio_device_borrow (const gchar * device, gint vmm_pid, GError ** error)
   if (!self || !check_single_consumer (self, holder, uuid, error)
       || !gst_vfio_device_watch_holder (self, holder->pid, error))
     return NULL;
+  share_exports (self, holder, uuid);
   return g_steal_pointer (&self);
 }

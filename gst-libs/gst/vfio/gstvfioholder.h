@@ -13,6 +13,9 @@ G_BEGIN_DECLS
  * @user: that user's name, or the uid as text
  * @displays: whether its command line shows that it consumes the mdev's
  *   display itself (QEMU `display=on` for this device)
+ * @device_fd: its fd of the mdev's device once taken, else -1
+ * @start_time: when it started, in clock ticks since boot (with @pid, it
+ *   names the process for good)
  *
  * The process that holds an mdev's VFIO group, as seen in /proc.
  */
@@ -23,6 +26,8 @@ typedef struct
   guint uid;
   gchar *user;
   gboolean displays;
+  gint device_fd;
+  guint64 start_time;
 } GstVfioHolder;
 
 GST_VFIO_API
