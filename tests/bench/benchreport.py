@@ -22,6 +22,9 @@
       NEW (with NEW.fps_slowest and NEW.repeats).
   benchreport.py table RESULTS
       The human table from the BENCH lines in RESULTS, then the targets.
+  benchreport.py readme RESULTS README DOC
+      Rewrites the generated blocks of README (the Performance section) and
+      DOC (docs/performance.md) from RESULTS (benchmd.py).
 """
 import re
 import subprocess
@@ -156,10 +159,14 @@ def cmd_best(results, new, *prefixes):
 if __name__ == "__main__":
     cmds = {"callgrind": cmd_callgrind, "diff": cmd_diff,
             "compare": cmd_compare, "strace": cmd_strace, "best": cmd_best}
-    if len(sys.argv) < 2 or sys.argv[1] not in cmds and sys.argv[1] != "table":
+    if len(sys.argv) < 2 or sys.argv[1] not in cmds and \
+            sys.argv[1] not in ("table", "readme"):
         sys.exit(__doc__)
     if sys.argv[1] == "table":
         import benchtable
         benchtable.main(*sys.argv[2:])
+    elif sys.argv[1] == "readme":
+        import benchmd
+        benchmd.update(*sys.argv[2:])
     else:
         cmds[sys.argv[1]](*sys.argv[2:])

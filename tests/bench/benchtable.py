@@ -80,7 +80,8 @@ def steady(f):
             f.fmt((cg or "-") + ".instr_gstreamer"),
             f.fmt((cg or "-") + ".instr_device"),
             f.fmt((cg or "-") + ".instr_rest")])
-    rows.append(["bare QUERY_GFX_PLANE loop", f.fmt("element.bare_calls_per_s"),
+    rows.append(["emulator's in-process QUERY_GFX_PLANE",
+                 f.fmt("element.bare_calls_per_s"),
                  "-", f.fmt("element.bare_cpu_ns_per_call"), "1.000", "0.000",
                  "0.000", "0.000", "0.000", "0", f.fmt("cg.bare.instr_total"),
                  "-", "-", f.fmt("cg.bare.instr_device"), "-"])
@@ -187,7 +188,8 @@ def vm(f, notes):
              f.fmt("vm.alloc.memories", "{:.3f}"),
              f.fmt("vm.strace.ioctl", "{:.3f}"),
              f.fmt("vm.strace.syscalls", "{:.3f}")],
-            ["bare QUERY_GFX_PLANE loop", f.fmt("vm.element.bare_calls_per_s"),
+            ["bare QUERY_GFX_PLANE (kernel)",
+             f.fmt("vm.element.bare_calls_per_s"),
              f.fmt("vm.element.bare_cpu_ns_per_call"), "1.000", "0", "-",
              "-", "1.000", "-"]]
     calls = ", ".join("%s %.3f" % (k[len("vm.strace."):], v)
@@ -208,6 +210,10 @@ def vm(f, notes):
 def check(ok, text):
     mark = "n/a " if ok is None else ("PASS" if ok else "FAIL")
     return "  [%s] %s" % (mark, text)
+
+
+def info(text):
+    return "  [info] %s" % text
 
 
 def targets(f):
@@ -245,20 +251,28 @@ def targets(f):
     dev = f.get("cg.element.instr_device")
     fl = f.get("cg.floor.instr_total")
     fp = f.get("cg.floor-paced.instr_total")
-    own = None if None in (el, dev, fl) else el - dev - fl
-    paced = None if None in (el, dev, fp) else el - dev - fp
-    out.append(check(None if own is None else own <= 500,
-                     "element's instructions/frame (device excluded) <= floor "
-                     "+ a few hundred (500): floor + %s; floor with a clock "
-                     "wait + %s" % (
-                         "-" if own is None else "{:,.0f}".format(own),
-                         "-" if paced is None else "{:,.0f}".format(paced))))
-    r = f.get("element.fps_vs_bare")
-    out.append(check(None if r is None else r >= 0.5,
-                     "frames/s >= 50 %% of the bare QUERY_GFX_PLANE loop: %s "
-                     "(CPU time: %s); in the VM: %s" % (
-                         pct(r), pct(f.get("element.cpu_vs_bare")),
-                         pct(f.get("vm.element.fps_vs_bare")))))
+    paced = None if None in (el, fp) else el - fp
+    out.append(check(None if paced is None else paced <= 500,
+                     "element's instructions/frame <= GStreamer's paced "
+                     "floor (a live source's clock wait included) + 500, its "
+                     "query through the emulated device included: paced "
+                     "floor + %s (%s of the element's)" % (
+                         "-" if paced is None else "{:,.0f}".format(paced),
+                         pct(None if paced is None else paced / el))))
+    signed = ["-" if v is None else "{:+,.0f}".format(v) for v in
+              (None if None in (el, dev, fp) else el - dev - fp,
+               None if None in (el, fl) else el - fl)]
+    out.append(info("without the emulated device (%s): paced floor %s; "
+                    "against the unpaced floor (no clock wait): floor %s"
+                    % (f.fmt("cg.element.instr_device"), signed[0],
+                       signed[1])))
+    out.append(info("frames/s against the emulator's in-process "
+                    "QUERY_GFX_PLANE loop (a function call, not the kernel): "
+                    "%s (CPU time: %s); in the VM, against the real ioctl "
+                    "under TCG: %s" % (
+                        pct(f.get("element.fps_vs_bare")),
+                        pct(f.get("element.cpu_vs_bare")),
+                        pct(f.get("vm.element.fps_vs_bare")))))
     for rate in (60, 120, 240):
         p99 = f.get("latency.%dhz.p99_us" % rate)
         out.append(check(None if p99 is None else p99 <= 1e6 / rate,
@@ -271,15 +285,16 @@ def targets(f):
 
 def main(path):
     f, notes = load(path)
-    info = [n for n in notes if n.startswith("machine:")]
-    print("\n".join(info))
+    machine = [n for n in notes if n.startswith("machine:")]
+    print("\n".join(machine))
     print("\nSteady state: SOURCE ! capsfilter ! fakesink sync=false on a "
           "clock whose waits return at once\n(emulated mdev, XR24; per frame; "
           "frames/s: fastest and slowest of the runs; instructions from "
           "callgrind,\nsplit by ELF object)\n")
     print(steady(f))
-    print("\nHeadline: vfiogfxsrc runs at %s frames/s, %s of a bare "
-          "QUERY_GFX_PLANE loop (%s calls/s) in the same run; CPU time: %s."
+    print("\nvfiogfxsrc runs at %s frames/s, %s of the emulator's "
+          "in-process QUERY_GFX_PLANE loop\n(%s calls/s, no kernel) in the "
+          "same run; CPU time: %s."
           % (f.fmt("element.fps"), pct(f.get("element.fps_vs_bare")),
              f.fmt("element.bare_calls_per_s"),
              pct(f.get("element.cpu_vs_bare"))))

@@ -8,10 +8,12 @@
  * packets, the source's frame counter).
  *
  * One run checks one script, named by the only argument (see the table
- * below; meson declares one test per entry). When an element of the script
- * is not available here (VA without a VA device, GL without a display) or
- * the script needs a display, it says why and exits 77, which meson counts
- * as skipped.
+ * below; meson declares one test per entry). A script that cannot run here
+ * says why on one line ("SKIP name: reason") and exits 77, which meson
+ * counts as skipped, in two cases only: an element whose plugin is not
+ * installed or needs a device that is missing (VA registers no element
+ * without a VA device), or a display sink without a display. Any other
+ * element that cannot be made, a misspelt name first of all, fails.
  *
  * VFIOGFX_PIPELINES_DIR overrides the scripts' directory (to try a changed
  * copy of a script).
@@ -93,6 +95,42 @@ static const PipelineCase cases[] = {
 };
 /* *INDENT-ON* */
 
+/* The elements of the scripts that may be missing here, and the plugin
+ * that has each. An element of a script that is neither made nor listed
+ * here is a mistake in the script, not a reason to skip. */
+typedef struct
+{
+  const gchar *element;
+  const gchar *plugin;
+  const gchar *device;          /* the plugin registers the element only
+                                 * when it finds this, or NULL */
+} PluginElement;
+
+#define VA_DEVICE "VA device (/dev/dri/renderD*)"
+
+/* *INDENT-OFF* */
+static const PluginElement plugin_elements[] = {
+  {"vah264enc", "va", VA_DEVICE},
+  {"vah265enc", "va", VA_DEVICE},
+  {"vaav1enc", "va", VA_DEVICE},
+  {"vapostproc", "va", VA_DEVICE},
+  {"glupload", "opengl"},
+  {"glimagesink", "opengl"},
+  {"waylandsink", "waylandsink"},
+  {"x264enc", "x264"},
+  {"h264parse", "videoparsersbad"},
+  {"h265parse", "videoparsersbad"},
+  {"av1parse", "videoparsersbad"},
+  {"mp4mux", "isomp4"},
+  {"qtdemux", "isomp4"},
+  {"rtph264pay", "rtp"},
+  {"udpsink", "udp"},
+  {"pngenc", "png"},
+  {"pngdec", "png"},
+  {"videoconvert", "videoconvertscale"},
+};
+/* *INDENT-ON* */
+
 static const PipelineCase *the_case;
 
 /* What a script writes to, and what the test checks afterwards. */
@@ -162,7 +200,46 @@ print_pipeline (const PipelineCase * c, const gchar * device,
 
 /* ---- skipping ---- */
 
-/* Why @c cannot run here, or NULL when it can. */
+static const PluginElement *
+find_plugin_element (const gchar * element)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (plugin_elements); i++) {
+    if (g_str_equal (plugin_elements[i].element, element))
+      return &plugin_elements[i];
+  }
+  return NULL;
+}
+
+/* Why @element, which could not be made, may be missing here: NULL with
+ * @error set when it should have been made. */
+static gchar *
+missing_element_reason (const gchar * element, GError ** error)
+{
+  const PluginElement *pe = find_plugin_element (element);
+  GstPlugin *plugin;
+
+  if (!pe) {
+    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+        "no element '%s': a misspelt name, or an element missing from the "
+        "table plugin_elements in %s", element, __FILE__);
+    return NULL;
+  }
+  plugin = gst_registry_find_plugin (gst_registry_get (), pe->plugin);
+  if (!plugin)
+    return g_strdup_printf ("%s: plugin '%s' is not installed", element,
+        pe->plugin);
+  gst_object_unref (plugin);
+  if (pe->device)
+    return g_strdup_printf ("%s: no %s, plugin '%s' registers no element "
+        "without one", element, pe->device, pe->plugin);
+  g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+      "plugin '%s' is installed but has no element '%s'", pe->plugin,
+      element);
+  return NULL;
+}
+
+/* Why @c cannot run here, or NULL when it can (or when it must fail: then
+ * the test itself reports why). */
 static gchar *
 skip_reason (const PipelineCase * c)
 {
@@ -171,18 +248,29 @@ skip_reason (const PipelineCase * c)
   g_autoptr (GstParseContext) ctx = gst_parse_context_new ();
   g_autofree gchar *desc = NULL;
   g_auto (GStrv) missing = NULL;
+  g_autoptr (GPtrArray) reasons = g_ptr_array_new_with_free_func (g_free);
   GstElement *pipeline;
 
   desc = print_pipeline (c, UUID, &sink, &error);
   if (!desc)
-    return NULL;                /* the test reports it */
+    return NULL;
 
   pipeline = gst_parse_launch_full (desc, ctx, GST_PARSE_FLAG_NONE, &error);
   gst_clear_object (&pipeline);
   missing = gst_parse_context_get_missing_elements (ctx);
-  if (missing && missing[0]) {
-    g_autofree gchar *list = g_strjoinv (", ", missing);
-    return g_strdup_printf ("element(s) not available here: %s", list);
+  for (guint i = 0; missing && missing[i]; i++) {
+    g_autoptr (GError) missing_error = NULL;
+    gchar *reason = missing_element_reason (missing[i], &missing_error);
+
+    if (!reason) {
+      g_printerr ("%s: %s\n", c->name, missing_error->message);
+      return NULL;
+    }
+    g_ptr_array_add (reasons, reason);
+  }
+  if (reasons->len > 0) {
+    g_ptr_array_add (reasons, NULL);
+    return g_strjoinv ("; ", (gchar **) reasons->pdata);
   }
 
   if (c->display_env) {
@@ -295,23 +383,18 @@ read_back (const gchar * file, const gchar * chain, Received * r)
   gst_object_unref (pipeline);
 }
 
-/* FALSE when @element, needed to decode @file, is missing: then the file
- * is only checked for content. */
-static gboolean
-can_read_back (const gchar * file, const gchar * element)
+/* @file is there, not empty, and @element can decode it: its plugin is
+ * the one that made the file (skip_reason() saw it). */
+static void
+check_readable (const gchar * file, const gchar * element)
 {
   GstElementFactory *factory = gst_element_factory_find (element);
   GStatBuf st;
 
   fail_unless (g_stat (file, &st) == 0, "no %s", file);
   fail_unless (st.st_size > 0, "%s is empty", file);
-  if (!factory) {
-    g_print ("%s is not available: checked the size of %s only\n", element,
-        file);
-    return FALSE;
-  }
+  fail_unless (factory != NULL, "no %s to read %s back", element, file);
   gst_object_unref (factory);
-  return TRUE;
 }
 
 static void
@@ -332,8 +415,7 @@ check_mp4 (const gchar * file, const gchar * media_type, guint frames)
   g_autofree gchar *str = NULL;
   Received r = { 0, };
 
-  if (!can_read_back (file, "qtdemux"))
-    return;
+  check_readable (file, "qtdemux");
   read_back (file, "qtdemux ! fakesink name=sink", &r);
   fail_unless (r.caps != NULL);
   str = gst_caps_to_string (r.caps);
@@ -359,8 +441,7 @@ check_png (const gchar * file, guint32 id)
   GstVideoInfo info;
   GstVideoFrame frame;
 
-  if (!can_read_back (file, "pngdec"))
-    return;
+  check_readable (file, "pngdec");
   read_back (file, "pngdec ! videoconvert ! video/x-raw,format=BGRx ! "
       "fakesink name=sink", &r);
   fail_unless_equals_int (r.count, 1);
