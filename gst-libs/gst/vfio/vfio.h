@@ -8,3 +8,5 @@
 #include <gst/vfio/gstvfiodevice.h>
 #include <gst/vfio/gstvfiodmabufcache.h>
 #include <gst/vfio/gstvfioregion.h>
+#include <gst/vfio/gstvfioedid.h>
+#include <gst/vfio/gstvfioedidwriter.h>
