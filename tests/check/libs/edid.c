@@ -338,7 +338,8 @@ check_preferred (const struct di_edid *edid, const GstVfioEdidMode * m)
   fail_unless_equals_int (t->vert_video, m->height);
   fail_unless_equals_int (t->pixel_clock_hz, want.pixel_clock_khz * 1000);
   fail_unless (!t->interlaced);
-  fail_unless (t->signal_type == DI_EDID_DETAILED_TIMING_DEF_SIGNAL_DIGITAL_SEPARATE);
+  fail_unless (t->signal_type ==
+      DI_EDID_DETAILED_TIMING_DEF_SIGNAL_DIGITAL_SEPARATE);
   h_total = t->horiz_video + t->horiz_blank;
   v_total = t->vert_video + t->vert_blank;
   refresh = (gdouble) t->pixel_clock_hz / h_total / v_total;
