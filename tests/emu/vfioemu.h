@@ -12,7 +12,8 @@
  *  - /dev/vfio/vfio and /dev/vfio/N open emulated container and group fds;
  *  - VFIO_GROUP_GET_DEVICE_FD hands out an emulated device fd, which is a
  *    real memfd holding the device's regions, so mmap() and pread() of
- *    regions work as on the kernel;
+ *    regions work as on the kernel; pread() and pwrite() of the EDID region
+ *    go through a model of its registers (see VfioEmuEdidAccess);
  *  - VFIO_DEVICE_GET_GFX_DMABUF returns a real memfd holding the pixels.
  *
  * Every call on an emulated fd is counted per ioctl request, and any ioctl

@@ -165,9 +165,10 @@ write_with_info (GstVfioDevice * device, const GstVfioEdidInfo * info,
       || !write_blob (device, info, data, size, error)
       || !write_u32 (device, info, REG_LINK_STATE,
           VFIO_DEVICE_GFX_LINK_STATE_UP, "link_state UP (a device that "
-          "checks the EDID found it invalid)", error)
-      || !read_u32 (device, info, REG_LINK_STATE, &link, "link_state", error))
+          "checks the EDID found it invalid)", error))
     goto link_left_down;
+  if (!read_u32 (device, info, REG_LINK_STATE, &link, "link_state", error))
+    return FALSE;
   if (link != VFIO_DEVICE_GFX_LINK_STATE_UP) {
     g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_FAILED,
         "Writing the EDID of %s: link_state reads %u after setting it up",
