@@ -31,6 +31,8 @@ GST_DEBUG_CATEGORY_STATIC (gst_vfio_edid_debug);
 
 /* Field widths of a detailed timing descriptor (E-EDID table 3.21). */
 #define DTD_MAX_CLOCK_KHZ 655350
+/* Below this edid-decode takes a detailed timing for invalid data. */
+#define DTD_MIN_CLOCK_KHZ 10000
 #define DTD_MAX_H_PORCH 1023
 #define DTD_MAX_V_PORCH 63
 
@@ -191,6 +193,15 @@ gst_vfio_edid_compute_timing (const GstVfioEdidMode * mode,
         "than an EDID detailed timing holds (%u kHz): lower the rate or the "
         "size", mode->width, mode->height, mode->refresh, clock_khz,
         DTD_MAX_CLOCK_KHZ);
+    return FALSE;
+  }
+
+  if (clock_khz < DTD_MIN_CLOCK_KHZ) {
+    g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_INVALID_ARGUMENT,
+        "Mode %ux%u@%u needs only a %" G_GUINT64_FORMAT " kHz pixel clock, "
+        "less than the 10 MHz EDID detailed timings start at: raise the "
+        "rate or the size", mode->width, mode->height, mode->refresh,
+        clock_khz);
     return FALSE;
   }
 

@@ -65,6 +65,10 @@ static const GstVfioEdidMode modes[] = {
   {800, 600, 30},
   {640, 480, 240},
   {4095, 2160, 60},
+  {4095, 4095, 24},
+  {1920, 1080, 240},
+  {800, 600, 24},
+  {4095, 1, 240},
 };
 
 static void
@@ -195,6 +199,14 @@ GST_START_TEST (test_generate_limits)
   g_assert_no_error (error);
   fail_unless_equals_int (g_bytes_get_size (edid), 128);
   g_bytes_unref (edid);
+
+  /* Nor one below 10 MHz. */
+  mode.width = 640;
+  mode.height = 480;
+  mode.refresh = 24;
+  fail_if (gst_vfio_edid_generate (&mode, 512, &error));
+  assert_error (error, GST_VFIO_ERROR_INVALID_ARGUMENT, "8550 kHz", "10 MHz");
+  g_clear_error (&error);
 
   /* A clock beyond 655.35 MHz has no detailed timing. */
   fail_if (gst_vfio_edid_generate (&fast, 512, &error));
