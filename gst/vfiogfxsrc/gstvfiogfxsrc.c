@@ -19,6 +19,10 @@
  * (#GstVfioGfxSrc:borrow), or adopted from a file descriptor that the VMM
  * hands over (#GstVfioGfxSrc:device-fd).
  *
+ * #GstVfioGfxSrc:guest-mode chooses the guest's resolution: the element
+ * writes an EDID with that preferred mode to the vGPU, as a cloud-gaming
+ * server does when a client asks for its own screen size.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 vfiogfxsrc device=$UUID ! vah264enc ! h264parse ! mp4mux ! filesink location=vm.mp4 -e
@@ -39,6 +43,7 @@
 #endif
 
 #include "gstvfiogfxsrc.h"
+#include "gstvfioguestmode.h"
 #include "gstvfiosrcdevice.h"
 #include "gstvfioticker.h"
 
@@ -69,6 +74,7 @@ enum
   PROP_CAPTURE_MODE,
   PROP_MAX_FRAMEBUFFERS,
   PROP_STATS,
+  PROP_GUEST_MODE,
   N_PROPERTIES
 };
 
@@ -96,6 +102,7 @@ struct _GstVfioGfxSrc
   GstVfioGfxSrcCaptureMode capture_mode;
   guint max_framebuffers;
   GstVfioGfxSrcStats stats;
+  GstVfioGuestMode guest_mode;  /* its own lock */
 
   /* streaming thread */
   GstVfioDevice *device;
@@ -215,7 +222,9 @@ stats_to_structure (GstVfioGfxSrc * self)
       "frames", G_TYPE_UINT64, s.frames,
       "renegotiations", G_TYPE_UINT64, s.renegotiations,
       "rejected-planes", G_TYPE_UINT64, s.rejected_planes,
-      "bytes-copied", G_TYPE_UINT64, s.bytes_copied, NULL);
+      "bytes-copied", G_TYPE_UINT64, s.bytes_copied,
+      "edid-writes", G_TYPE_UINT64,
+      gst_vfio_guest_mode_get_writes (&self->guest_mode), NULL);
 }
 
 static void
@@ -479,6 +488,10 @@ gst_vfio_gfx_src_negotiate (GstBaseSrc * bsrc)
   g_autoptr (GstCaps) offered = NULL;
   g_autoptr (GstCaps) caps = NULL;
 
+  /* guest-mode=auto: a size fixed downstream was given to the guest. */
+  if (gst_vfio_guest_mode_negotiate (&self->guest_mode,
+          GST_BASE_SRC_PAD (bsrc)))
+    self->have_plane = FALSE;
   if (!self->have_plane && !wait_for_plane (self))
     return FALSE;
 
@@ -699,6 +712,10 @@ open_and_probe (GstVfioGfxSrc * self)
       (self->device), gst_vfio_device_get_export_policy (self->device) ==
       GST_VFIO_EXPORT_ONCE ? "each framebuffer exported once" :
       "framebuffers may be exported again");
+  if (!gst_vfio_guest_mode_attach (&self->guest_mode, self->device)) {
+    gst_clear_object (&self->device);
+    return FALSE;
+  }
   return TRUE;
 }
 
@@ -782,6 +799,12 @@ gst_vfio_gfx_src_set_property (GObject * object, guint prop_id,
 {
   GstVfioGfxSrc *self = GST_VFIO_GFX_SRC (object);
 
+  /* Applied at once, outside the object lock: it posts messages. */
+  if (prop_id == PROP_GUEST_MODE) {
+    gst_vfio_guest_mode_set (&self->guest_mode, g_value_get_string (value));
+    return;
+  }
+
   GST_OBJECT_LOCK (self);
   if (!check_settable (self, pspec)) {
     GST_OBJECT_UNLOCK (self);
@@ -824,6 +847,10 @@ gst_vfio_gfx_src_get_property (GObject * object, guint prop_id,
     g_value_take_boxed (value, stats_to_structure (self));
     return;
   }
+  if (prop_id == PROP_GUEST_MODE) {
+    g_value_take_string (value, gst_vfio_guest_mode_dup (&self->guest_mode));
+    return;
+  }
 
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
@@ -860,6 +887,7 @@ gst_vfio_gfx_src_finalize (GObject * object)
   reset_streaming_state (self);
   gst_clear_object (&self->device);
   gst_vfio_ticker_clear (&self->ticker);
+  gst_vfio_guest_mode_clear (&self->guest_mode);
   g_free (self->device_path);
 
   G_OBJECT_CLASS (parent_class)->finalize (object);
@@ -876,6 +904,7 @@ gst_vfio_gfx_src_init (GstVfioGfxSrc * self)
   self->signal_present = -1;
   self->frame_duration = GST_SECOND / DEFAULT_FPS_N;
   gst_vfio_ticker_init (&self->ticker);
+  gst_vfio_guest_mode_init (&self->guest_mode, GST_ELEMENT (self));
 
   gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
   gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
@@ -972,11 +1001,34 @@ install_properties (GObjectClass * gobject_class)
    *
    * Counters since start, all guint64: queries (plane queries), exports
    * (dma-bufs exported), frames (buffers pushed), renegotiations (mode
-   * changes), rejected-planes (invalid guest planes skipped), bytes-copied.
+   * changes), rejected-planes (invalid guest planes skipped), bytes-copied,
+   * edid-writes (EDIDs written for #GstVfioGfxSrc:guest-mode since the
+   * device was opened).
    */
   properties[PROP_STATS] = g_param_spec_boxed ("stats", "Statistics",
       "Counters since start", GST_TYPE_STRUCTURE,
       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GstVfioGfxSrc:guest-mode:
+   *
+   * The guest's screen mode, "WxH" or "WxH@R" (R in Hz, 60 when left
+   * out), e.g. "1280x720@60": an EDID whose preferred mode it is is written
+   * to the vGPU's EDID region when the device is opened, and again each
+   * time this changes, also while playing (a client resizing its window).
+   * The guest OS then switches to it, if it handles monitor hotplug, and
+   * the caps follow. "auto" takes the size (and rate) from downstream when
+   * the peer's caps fix them, e.g. a capsfilter.
+   *
+   * Empty (the default) leaves the guest's EDID alone. A mode larger than
+   * the device's max_xres x max_yres, or a malformed one, is an error when
+   * the device is opened and a warning later (the guest keeps its mode).
+   * Nothing is restored on stop: the guest keeps the last EDID written.
+   */
+  properties[PROP_GUEST_MODE] = g_param_spec_string ("guest-mode",
+      "Guest mode", "Screen mode to give the guest through the vGPU's EDID: "
+      "WxH or WxH@R (e.g. 1920x1080@60), auto (from downstream caps), or "
+      "empty to leave it alone", NULL, rw | GST_PARAM_MUTABLE_PLAYING);
 
   g_object_class_install_properties (gobject_class, N_PROPERTIES, properties);
 }

@@ -60,6 +60,7 @@ struct _VfioEmuDevice
   uint64_t raw_backing;
   GHashTable *counts;           /* request -> calls */
   uint64_t last_flip_time;      /* CLOCK_MONOTONIC ns, 0: never */
+  struct _EmuEdid *edid;        /* the EDID region, NULL without one */
 
   /* A device life: from the first device fd opened until the last one of
    * the process is closed (the kernel's open_device .. close_device). */

@@ -884,34 +884,44 @@ static const guint8 edid_base[EDID_BLOB_SIZE] = {
   0x00, 0x00,                   /* no extension; checksum set at run time */
 };
 
+/* The EDID region as the kernel's vendor drivers keep it: registers and a
+ * blob in device memory, not in the memfd (pread/pwrite go through the
+ * model at the end of this file). Starts with the link up and the blob
+ * above, unlike mbochs (link_state 0 until a VMM sets it). */
+typedef struct _EmuEdid
+{
+  struct vfio_region_gfx_edid regs;
+  guint8 blob[EDID_MAX_SIZE];
+  GArray *accesses;             /* VfioEmuEdidAccess, since the last take */
+} EmuEdid;
+
+static void
+edid_free (EmuEdid * edid)
+{
+  if (!edid)
+    return;
+  g_array_unref (edid->accesses);
+  g_free (edid);
+}
+
 static int
 write_edid_region (VfioEmuDevice * dev)
 {
-  uint64_t offset = REGION_OFFSET (VFIO_EMU_EDID_REGION_INDEX);
-  struct vfio_region_gfx_edid header = {
-    .edid_offset = EDID_BLOB_OFFSET,
-    .edid_max_size = EDID_MAX_SIZE,
-    .edid_size = EDID_BLOB_SIZE,
-    .max_xres = 1920,
-    .max_yres = 1440,
-    .link_state = VFIO_DEVICE_GFX_LINK_STATE_UP,
-  };
-  guint8 blob[EDID_BLOB_SIZE];
+  EmuEdid *edid = g_new0 (EmuEdid, 1);
   guint8 sum = 0;
-  int ret;
 
-  memcpy (blob, edid_base, sizeof (blob));
-  for (guint i = 0; i < sizeof (blob) - 1; i++)
-    sum += blob[i];
-  blob[sizeof (blob) - 1] = (guint8) (0x100 - sum);
-
-  ret = grow_device_memory (dev, offset + EDID_REGION_SIZE);
-  if (ret < 0)
-    return ret;
-  if (pwrite (dev->mem_fd, &header, sizeof (header), offset) < 0
-      || pwrite (dev->mem_fd, blob, sizeof (blob),
-          offset + EDID_BLOB_OFFSET) < 0)
-    return -errno;
+  edid->regs.edid_offset = EDID_BLOB_OFFSET;
+  edid->regs.edid_max_size = EDID_MAX_SIZE;
+  edid->regs.edid_size = EDID_BLOB_SIZE;
+  edid->regs.max_xres = 1920;
+  edid->regs.max_yres = 1440;
+  edid->regs.link_state = VFIO_DEVICE_GFX_LINK_STATE_UP;
+  memcpy (edid->blob, edid_base, EDID_BLOB_SIZE);
+  for (guint i = 0; i < EDID_BLOB_SIZE - 1; i++)
+    sum += edid->blob[i];
+  edid->blob[EDID_BLOB_SIZE - 1] = (guint8) (0x100 - sum);
+  edid->accesses = g_array_new (FALSE, FALSE, sizeof (VfioEmuEdidAccess));
+  dev->edid = edid;
   return 0;
 }
 
@@ -1687,6 +1697,7 @@ free_device (VfioEmuDevice * dev)
   emu_personality_free (dev);
   g_array_unref (dev->modes);
   g_hash_table_unref (dev->counts);
+  edid_free (dev->edid);
   g_free (dev->uuid);
   g_free (dev->sysfs_path);
   g_free (dev);
@@ -2503,4 +2514,299 @@ vfio_emu_last_flip_time (VfioEmuDevice * dev)
   t = dev->last_flip_time;
   emu_unlock ();
   return t;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The EDID region: register semantics of pread/pwrite */
+
+ssize_t __pread_chk (int fd, void *buf, size_t len, off_t offset,
+    size_t buflen);
+ssize_t __pread64_chk (int fd, void *buf, size_t len, off64_t offset,
+    size_t buflen);
+
+typedef ssize_t (*PreadFunc) (int fd, void *buf, size_t len, off_t offset);
+typedef ssize_t (*PwriteFunc) (int fd, const void *buf, size_t len,
+    off_t offset);
+
+static struct
+{
+  PreadFunc pread, pread64;
+  PwriteFunc pwrite, pwrite64;
+} real_rw;
+
+static pthread_once_t real_rw_once = PTHREAD_ONCE_INIT;
+
+static void
+resolve_real_rw (void)
+{
+  real_rw.pread = (PreadFunc) dlsym (RTLD_NEXT, "pread");
+  real_rw.pread64 = (PreadFunc) dlsym (RTLD_NEXT, "pread64");
+  real_rw.pwrite = (PwriteFunc) dlsym (RTLD_NEXT, "pwrite");
+  real_rw.pwrite64 = (PwriteFunc) dlsym (RTLD_NEXT, "pwrite64");
+  if (!real_rw.pread64)
+    real_rw.pread64 = real_rw.pread;
+  if (!real_rw.pwrite64)
+    real_rw.pwrite64 = real_rw.pwrite;
+}
+
+/* What drm_edid_block_valid() checks first: the header and the sum. */
+static gboolean
+edid_block_valid (const EmuEdid * edid)
+{
+  static const guint8 header[8] = { 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0 };
+  guint8 sum = 0;
+
+  if (edid->regs.edid_size < EDID_BLOB_SIZE
+      || memcmp (edid->blob, header, sizeof (header)))
+    return FALSE;
+  for (guint i = 0; i < EDID_BLOB_SIZE; i++)
+    sum += edid->blob[i];
+  return sum == 0;
+}
+
+/* One register write, with GVT-g's checks (handle_edid_regs() in
+ * drivers/gpu/drm/i915/gvt/kvmgt.c; mbochs takes anything silently). */
+static int
+edid_write_register (EmuEdid * edid, uint32_t offset, uint32_t value)
+{
+  switch (offset) {
+    case offsetof (struct vfio_region_gfx_edid, link_state):
+      if (value == VFIO_DEVICE_GFX_LINK_STATE_UP && !edid_block_valid (edid))
+        return -EINVAL;
+      if (value != VFIO_DEVICE_GFX_LINK_STATE_UP
+          && value != VFIO_DEVICE_GFX_LINK_STATE_DOWN)
+        return -EINVAL;
+      edid->regs.link_state = value;
+      return 0;
+    case offsetof (struct vfio_region_gfx_edid, edid_size):
+      if (value > edid->regs.edid_max_size)
+        return -EINVAL;
+      edid->regs.edid_size = value;
+      return 0;
+    default:
+      return -EPERM;
+  }
+}
+
+/* One access as the vendor driver sees it: registers take exactly 4
+ * aligned bytes, the blob anything up to edid_size. */
+static int
+edid_access (EmuEdid * edid, uint32_t offset, guint8 * data, uint32_t size,
+    gboolean write)
+{
+  uint32_t value;
+
+  if (offset < edid->regs.edid_offset) {
+    if (size != 4 || offset % 4 || offset + 4 > sizeof (edid->regs))
+      return -EINVAL;
+    if (!write) {
+      memcpy (data, (guint8 *) & edid->regs + offset, 4);
+      return 0;
+    }
+    memcpy (&value, data, 4);
+    return edid_write_register (edid, offset, value);
+  }
+  offset -= edid->regs.edid_offset;
+  if ((uint64_t) offset + size > edid->regs.edid_size)
+    return -EINVAL;
+  if (write)
+    memcpy (edid->blob + offset, data, size);
+  else
+    memcpy (data, edid->blob + offset, size);
+  return 0;
+}
+
+static void
+log_access (EmuEdid * edid, uint32_t offset, const guint8 * data,
+    uint32_t size, gboolean write)
+{
+  VfioEmuEdidAccess a = {.write = write,.offset = offset,.size = size };
+
+  memcpy (&a.value, data, MIN (size, 4));
+  g_array_append_val (edid->accesses, a);
+}
+
+/* A pread/pwrite of the region, split into aligned 4, 2 and 1-byte
+ * accesses as mbochs_read() and intel_vgpu_read() do. Returns the bytes
+ * done or a negative errno. */
+static ssize_t
+edid_rw (VfioEmuDevice * dev, guint8 * data, size_t len, uint64_t offset,
+    gboolean write)
+{
+  EmuEdid *edid = dev->edid;
+  size_t done = 0;
+
+  if (dev->unplugged)
+    return -ENODEV;
+  if (offset + len > EDID_REGION_SIZE)
+    return -EINVAL;
+  while (done < len) {
+    uint32_t at = offset + done, step = 1;
+    int ret;
+
+    if (len - done >= 4 && at % 4 == 0)
+      step = 4;
+    else if (len - done >= 2 && at % 2 == 0)
+      step = 2;
+    ret = edid_access (edid, at, data + done, step, write);
+    if (ret < 0)
+      return ret;
+    done += step;
+  }
+  return done;
+}
+
+/* Whether @fd is a device fd and [offset, offset + len) starts in its EDID
+ * region; then does the access into *ret. */
+static gboolean
+emulate_edid_rw (int fd, void *buf, size_t len, uint64_t offset,
+    gboolean write, ssize_t * ret)
+{
+  uint64_t start = REGION_OFFSET (VFIO_EMU_EDID_REGION_INDEX);
+  EmuFile *file;
+  gboolean handled = FALSE;
+
+  ensure_real_symbols ();
+  if (emu_busy || fd < 0 || offset < start
+      || offset >= start + EDID_REGION_SIZE)
+    return FALSE;
+  emu_lock ();
+  file = lookup_fd (fd);
+  if (file && file->kind == FD_DEVICE && file->dev->edid) {
+    handled = TRUE;
+    *ret = edid_rw (file->dev, buf, len, offset - start, write);
+    if (*ret >= 0)
+      log_access (file->dev->edid, offset - start, buf, len, write);
+  }
+  emu_unlock ();
+  if (handled && *ret < 0) {
+    errno = -*ret;
+    *ret = -1;
+  }
+  return handled;
+}
+
+ssize_t
+pread (int fd, void *buf, size_t len, off_t offset)
+{
+  ssize_t ret;
+
+  pthread_once (&real_rw_once, resolve_real_rw);
+  if (emulate_edid_rw (fd, buf, len, offset, FALSE, &ret))
+    return ret;
+  return real_rw.pread (fd, buf, len, offset);
+}
+
+ssize_t
+pread64 (int fd, void *buf, size_t len, off64_t offset)
+{
+  ssize_t ret;
+
+  pthread_once (&real_rw_once, resolve_real_rw);
+  if (emulate_edid_rw (fd, buf, len, offset, FALSE, &ret))
+    return ret;
+  return real_rw.pread64 (fd, buf, len, offset);
+}
+
+ssize_t
+__pread_chk (int fd, void *buf, size_t len, off_t offset, size_t buflen)
+{
+  if (len > buflen)
+    abort ();
+  return pread (fd, buf, len, offset);
+}
+
+ssize_t
+__pread64_chk (int fd, void *buf, size_t len, off64_t offset, size_t buflen)
+{
+  if (len > buflen)
+    abort ();
+  return pread64 (fd, buf, len, offset);
+}
+
+ssize_t
+pwrite (int fd, const void *buf, size_t len, off_t offset)
+{
+  ssize_t ret;
+
+  pthread_once (&real_rw_once, resolve_real_rw);
+  if (emulate_edid_rw (fd, (void *) buf, len, offset, TRUE, &ret))
+    return ret;
+  return real_rw.pwrite (fd, buf, len, offset);
+}
+
+ssize_t
+pwrite64 (int fd, const void *buf, size_t len, off64_t offset)
+{
+  ssize_t ret;
+
+  pthread_once (&real_rw_once, resolve_real_rw);
+  if (emulate_edid_rw (fd, (void *) buf, len, offset, TRUE, &ret))
+    return ret;
+  return real_rw.pwrite64 (fd, buf, len, offset);
+}
+
+static EmuEdid *
+device_edid (VfioEmuDevice * dev)
+{
+  if (!dev->edid)
+    g_critical ("vfioemu: mdev %s has no EDID region (VFIO_EMU_EDID)",
+        dev->uuid);
+  return dev->edid;
+}
+
+void
+vfio_emu_set_edid_limits (VfioEmuDevice * dev, uint32_t max_xres,
+    uint32_t max_yres, uint32_t edid_max_size)
+{
+  EmuEdid *edid;
+
+  g_return_if_fail (dev != NULL);
+  g_return_if_fail (edid_max_size <= EDID_MAX_SIZE);
+
+  emu_lock ();
+  edid = device_edid (dev);
+  if (edid) {
+    edid->regs.max_xres = max_xres;
+    edid->regs.max_yres = max_yres;
+    edid->regs.edid_max_size = edid_max_size;
+    edid->regs.edid_size = MIN (edid->regs.edid_size, edid_max_size);
+  }
+  emu_unlock ();
+}
+
+GArray *
+vfio_emu_take_edid_accesses (VfioEmuDevice * dev)
+{
+  GArray *taken = NULL;
+  EmuEdid *edid;
+
+  g_return_val_if_fail (dev != NULL, NULL);
+
+  emu_lock ();
+  edid = device_edid (dev);
+  if (edid) {
+    taken = edid->accesses;
+    edid->accesses = g_array_new (FALSE, FALSE, sizeof (VfioEmuEdidAccess));
+  }
+  emu_unlock ();
+  return taken;
+}
+
+GBytes *
+vfio_emu_edid_shown (VfioEmuDevice * dev, uint32_t * link_state)
+{
+  GBytes *shown = NULL;
+  EmuEdid *edid;
+
+  g_return_val_if_fail (dev != NULL, NULL);
+
+  emu_lock ();
+  edid = device_edid (dev);
+  if (edid && link_state)
+    *link_state = edid->regs.link_state;
+  if (edid && edid->regs.link_state == VFIO_DEVICE_GFX_LINK_STATE_UP)
+    shown = g_bytes_new (edid->blob, edid->regs.edid_size);
+  emu_unlock ();
+  return shown;
 }

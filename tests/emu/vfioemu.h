@@ -12,7 +12,8 @@
  *  - /dev/vfio/vfio and /dev/vfio/N open emulated container and group fds;
  *  - VFIO_GROUP_GET_DEVICE_FD hands out an emulated device fd, which is a
  *    real memfd holding the device's regions, so mmap() and pread() of
- *    regions work as on the kernel;
+ *    regions work as on the kernel; pread() and pwrite() of the EDID region
+ *    go through a model of its registers (see VfioEmuEdidAccess);
  *  - VFIO_DEVICE_GET_GFX_DMABUF returns a real memfd holding the pixels.
  *
  * Every call on an emulated fd is counted per ioctl request, and any ioctl
@@ -247,5 +248,34 @@ uint32_t vfio_emu_current_id (VfioEmuDevice * dev);
 /* When vfio_emu_flip() last ran on @dev: CLOCK_MONOTONIC in nanoseconds
  * (0: never), for latency measurements. */
 uint64_t vfio_emu_last_flip_time (VfioEmuDevice * dev);
+
+/* One pread() or pwrite() of the EDID region, as the code under test made
+ * it: @offset within the region, @size bytes, @value their first 4 bytes.
+ * The emulated driver splits it into aligned 4, 2 and 1-byte accesses like
+ * mbochs and GVT-g; registers take only whole aligned 4-byte ones (EINVAL
+ * otherwise, EPERM for the read-only ones), the blob none past edid_size,
+ * link_state UP only over a block with a valid header and checksum, as
+ * GVT-g. */
+typedef struct
+{
+  gboolean write;
+  uint32_t offset;
+  uint32_t size;
+  uint32_t value;
+} VfioEmuEdidAccess;
+
+/* max_xres, max_yres (0: no limit) and edid_max_size (at most 512) of the
+ * EDID region of @dev (VFIO_EMU_EDID); by default 1920, 1440 and 512. */
+void vfio_emu_set_edid_limits (VfioEmuDevice * dev, uint32_t max_xres,
+    uint32_t max_yres, uint32_t edid_max_size);
+
+/* The accesses to the EDID region of @dev since it was added or since the
+ * last call, in order (VfioEmuEdidAccess); free with g_array_unref(). */
+GArray *vfio_emu_take_edid_accesses (VfioEmuDevice * dev);
+
+/* The EDID the guest sees (edid_size bytes of the blob) while the link is
+ * up, else NULL (as mbochs shows it in its MMIO BAR); @link_state
+ * (nullable) gets the register. */
+GBytes *vfio_emu_edid_shown (VfioEmuDevice * dev, uint32_t * link_state);
 
 G_END_DECLS

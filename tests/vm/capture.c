@@ -32,6 +32,9 @@
  *                  is sent: the demo captures first and encodes after,
  *                  as x264 under TCG would take the CPU the capture needs
  *   --eos-timeout S  give up S seconds after EOS was sent (default 60)
+ *   --set-on-usr1 PROP=VALUE
+ *                  set a property of vfiogfxsrc at SIGUSR1 (guest.c's
+ *                  'signal USR1'), printing "capture: set PROP=VALUE"
  *
  * SIGINT or SIGTERM sends EOS, a second one quits at once. Exit status: 0
  * after EOS, 1 on an error message or a timeout, 2 on bad usage.
@@ -73,6 +76,7 @@ typedef struct
   gboolean eos_sent;
   gint eos_timeout;
   gchar *hold;
+  gchar *set_on_usr1;
   GstPad *hold_pad;
   gulong hold_probe;
   gint64 start;
@@ -360,6 +364,21 @@ on_signal (gpointer user_data)
 }
 
 static gboolean
+on_usr1 (gpointer user_data)
+{
+  App *app = user_data;
+  g_auto (GStrv) kv = g_strsplit (app->set_on_usr1, "=", 2);
+
+  if (!kv[0] || !kv[1]) {
+    say ("error: --set-on-usr1 takes PROP=VALUE, not '%s'", app->set_on_usr1);
+    return G_SOURCE_CONTINUE;
+  }
+  say ("set %s=%s", kv[0], kv[1]);
+  gst_util_set_object_arg (G_OBJECT (app->src), kv[0], kv[1]);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
 on_duration (gpointer user_data)
 {
   send_eos (user_data);
@@ -509,6 +528,8 @@ main (int argc, char **argv)
         "Hold back the output of element NAME until EOS", "NAME"},
     {"eos-timeout", 0, 0, G_OPTION_ARG_INT, &app.eos_timeout,
         "Give up S seconds after EOS (60)", "S"},
+    {"set-on-usr1", 0, 0, G_OPTION_ARG_STRING, &app.set_on_usr1,
+        "Set a property of vfiogfxsrc at SIGUSR1", "PROP=VALUE"},
     {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &args, NULL,
         "PIPELINE..."},
     {NULL},
@@ -549,6 +570,8 @@ main (int argc, char **argv)
   gst_bus_add_watch (bus, bus_watch, &app);
   g_unix_signal_add (SIGINT, on_signal, &app);
   g_unix_signal_add (SIGTERM, on_signal, &app);
+  if (app.set_on_usr1)
+    g_unix_signal_add (SIGUSR1, on_usr1, &app);
   if (duration > 0)
     g_timeout_add (duration * 1000, on_duration, &app);
   if (app.progress)

@@ -38,7 +38,16 @@
  *                     everything; with N, check that it shows frame N.
  *                     Not while CMD runs: a second export of an id whose fd
  *                     is open corrupts mbochs (FACTS.md)
- *   signal NAME       send INT, TERM or KILL to CMD and what it started
+ *   signal NAME       send INT, TERM, KILL or USR1 to CMD and what it
+ *                     started
+ *   follow-edid N [SECONDS]
+ *                     as the guest's bochs DRM driver: read the EDID the
+ *                     host wrote from the start of BAR2 (mbochs shows it
+ *                     there while the link is up), wait until its
+ *                     preferred detailed timing is another mode than the
+ *                     current one (polling: mbochs has no hotplug
+ *                     interrupt), set that mode and draw frame N; fails
+ *                     after SECONDS (default 60)
  *   wait              wait for CMD to exit
  *   verify FILE W H [N]
  *                     check that FILE is a packed W x H XRGB8888 (BGRx) dump
@@ -935,7 +944,9 @@ parse_signal (const char *s)
     return SIGTERM;
   if (!strcmp (s, "KILL"))
     return SIGKILL;
-  fail ("unknown signal '%s' (INT, TERM, KILL)", s);
+  if (!strcmp (s, "USR1"))
+    return SIGUSR1;
+  fail ("unknown signal '%s' (INT, TERM, KILL, USR1)", s);
 }
 
 static void
@@ -1006,6 +1017,64 @@ ensure_device (Guest * g)
   if (!g->opened)
     open_device (g);
   g->opened = true;
+}
+
+/* The preferred mode of a valid EDID base block (header, checksum, a
+ * detailed timing first), as drm_edid reads it; false if there is none. */
+static bool
+edid_preferred_mode (const uint8_t * b, uint32_t * width, uint32_t * height)
+{
+  static const uint8_t header[8] = { 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0 };
+  uint8_t sum = 0;
+  unsigned i;
+
+  if (memcmp (b, header, sizeof header))
+    return false;
+  for (i = 0; i < 128; i++)
+    sum += b[i];
+  if (sum != 0 || (b[54] == 0 && b[55] == 0))
+    return false;
+  *width = b[56] | (b[58] & 0xf0) << 4;
+  *height = b[59] | (b[61] & 0xf0) << 4;
+  return true;
+}
+
+/* The guest-OS side of a host's EDID write on mbochs: the blob appears at
+ * BAR2 0x000 while the link is up (handle_mmio_read() in mbochs.c), and
+ * nothing interrupts the guest, so it polls. */
+static void
+follow_edid (Guest * g, uint32_t frame, double seconds)
+{
+  uint64_t deadline = now_ns () + (uint64_t) (seconds * 1e9);
+  uint32_t width = 0, height = 0;
+  uint8_t edid[128];
+
+  if (g->kind != KIND_MBOCHS)
+    fail ("follow-edid: only mbochs shows an EDID to its guest");
+  for (;;) {
+    region_read (g, &g->mmio_region, 0, edid, sizeof edid);
+    if (edid_preferred_mode (edid, &width, &height) &&
+        (width != g->width || height != g->height))
+      break;
+    if (now_ns () > deadline)
+      fail ("follow-edid: no EDID with a new preferred mode after %.0f s "
+          "(now %ux%u)", seconds, g->width, g->height);
+    if (wait_child (g, now_ns () + 50000000u))
+      fail ("follow-edid: CMD exited first");
+  }
+  event ("edid preferred=%ux%u", width, height);
+  set_mode (g, width, height);
+  draw (g, frame, false);
+}
+
+static void
+follow_edid_command (Guest * g, Command * c, bool dry)
+{
+  uint32_t frame = parse_uint (c->argv[1], 0);
+  double seconds = c->argc == 3 ? parse_seconds (c->argv[2]) : 60;
+
+  if (!dry)
+    follow_edid (g, frame, seconds);
 }
 
 /* Runs one command, or with dry only checks its arguments. */
@@ -1103,6 +1172,9 @@ execute (Guest * g, Command * c, bool dry)
       n = parse_uint (c->argv[4], 0);
     if (!dry)
       verify_file (c->argv[1], w, h, c->argc == 4, n);
+  } else if (!strcmp (op, "follow-edid")) {
+    ARGS (1, 2);
+    follow_edid_command (g, c, dry);
   } else if (!strcmp (op, "echo")) {
     for (i = 1; !dry && i < c->argc; i++)
       printf ("%s%c", c->argv[i], i + 1 < c->argc ? ' ' : '\n');

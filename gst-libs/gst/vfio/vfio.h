@@ -9,3 +9,5 @@
 #include <gst/vfio/gstvfiodmabufcache.h>
 #include <gst/vfio/gstvfioregion.h>
 #include <gst/vfio/gstvfioholder.h>
+#include <gst/vfio/gstvfioedid.h>
+#include <gst/vfio/gstvfioedidwriter.h>

@@ -92,6 +92,8 @@ static const PipelineCase cases[] = {
       MEMORY_ANY, NULL, FALSE, "WAYLAND_DISPLAY"},
   {"smoke", "smoke.sh", NULL, OUTPUT_NONE, MEMORY_DMABUF},
   {"smoke-fd", "smoke.sh", NULL, OUTPUT_NONE, MEMORY_DMABUF, NULL, TRUE},
+  {"cloud-gaming", "cloud-gaming.sh", "--mode=1280x720@30", OUTPUT_RTP,
+      MEMORY_SYSTEM},
 };
 /* *INDENT-ON* */
 
