@@ -9,7 +9,11 @@
  * pushes it without copying: dma-buf planes as DMABuf memory with DMA_DRM
  * caps (e.g. `drm-format=XR24:0x0100000000000001` for an X-tiled plane),
  * which VA encoders import directly; linear planes also as system memory
- * mapped from the same dma-buf; region planes as the mapped region.
+ * mapped from the same dma-buf; region planes as the mapped region. A peer
+ * that accepts anything (fakesink, a plain appsink) gets system memory when
+ * the exporter's dma-bufs can be mapped by the CPU. A padded framebuffer is
+ * copied into GStreamer's default layout only for a peer that cannot read
+ * #GstVideoMeta.
  *
  * Each guest framebuffer is exported once and the same #GstMemory is pushed
  * whenever the guest shows it again, so importers cache their surfaces.
@@ -27,12 +31,19 @@
  * An element message `vfiogfxsrc-signal` with a boolean `present` is posted
  * whenever the guest display appears or goes (display off, guest reboot).
  * While it is gone the source keeps the stream alive with GAP events.
+ *
+ * With `capture-mode=on-change` the caps are variable-rate
+ * (`framerate=0/1, max-framerate=N/1`, N the poll rate) unless downstream
+ * insists on a fixed rate.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
 #include "gstvfiogfxsrc.h"
+#include "gstvfiocaps.h"
+#include "gstvfiocopy.h"
+#include "gstvfiosrcerrors.h"
 #include "gstvfioticker.h"
 
 #include <gst/allocators/allocators.h>
@@ -45,8 +56,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_vfio_gfx_src_debug);
 #define DEFAULT_DEVICE NULL
 #define DEFAULT_DEVICE_FD -1
 #define DEFAULT_CAPTURE_MODE GST_VFIO_GFX_SRC_CAPTURE_EVERY_TICK
-#define DEFAULT_FPS_N 60
-#define DEFAULT_FPS_D 1
+#define DEFAULT_PERIOD (GST_SECOND / GST_VFIO_CAPS_DEFAULT_FPS)
 #define REJECT_WARNING_INTERVAL (5 * G_TIME_SPAN_SECOND)
 
 enum
@@ -87,9 +97,15 @@ struct _GstVfioGfxSrc
   GstMemory *region_memory;
   GstVfioPlane plane;           /* the layout the caps describe */
   gboolean have_plane;
-  GstVideoInfo vinfo;
+  GstVideoInfo vinfo;           /* with the plane's stride */
   gboolean dmabuf_caps;
-  GstClockTime frame_duration;
+  gboolean variable_rate;
+  GstClockTime period;          /* between ticks */
+  GstClockTime frame_duration;  /* NONE for variable-rate caps */
+  gint dmabuf_mappable;         /* -1 not tried yet */
+  gboolean copy_frames;
+  gboolean copy_announced;
+  gboolean segment_pushed;
   guint32 last_id;
   gboolean pushed_any;
   GstVfioGfxSrcCaptureMode streaming_mode;      /* capture_mode at start */
@@ -100,7 +116,7 @@ struct _GstVfioGfxSrc
 
 #define VIDEO_CAPS_COMMON \
   "width = (int) [ 1, 16384 ], height = (int) [ 1, 16384 ], " \
-  "framerate = (fraction) [ 1/1, 1000/1 ]"
+  "framerate = (fraction) [ 0/1, 1000/1 ]"
 
 /* *INDENT-OFF* */
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
@@ -135,40 +151,6 @@ gst_vfio_gfx_src_capture_mode_get_type (void)
     g_once_init_leave (&type, t);
   }
   return type;
-}
-
-/* ---- errors ---- */
-
-/* Posts @error from the gstvfio library as an element error. */
-static void
-post_vfio_error (GstVfioGfxSrc * self, GError * error)
-{
-  GQuark domain = GST_RESOURCE_ERROR;
-  gint code;
-
-  switch (error->code) {
-    case GST_VFIO_ERROR_NOT_FOUND:
-    case GST_VFIO_ERROR_DEVICE_GONE:
-      code = GST_RESOURCE_ERROR_NOT_FOUND;
-      break;
-    case GST_VFIO_ERROR_PERMISSION:
-      code = GST_RESOURCE_ERROR_NOT_AUTHORIZED;
-      break;
-    case GST_VFIO_ERROR_BUSY:
-      code = GST_RESOURCE_ERROR_BUSY;
-      break;
-    case GST_VFIO_ERROR_NOT_SUPPORTED:
-    case GST_VFIO_ERROR_INVALID_ARGUMENT:
-      code = GST_RESOURCE_ERROR_SETTINGS;
-      break;
-    default:
-      code = GST_RESOURCE_ERROR_FAILED;
-      break;
-  }
-  gst_element_message_full (GST_ELEMENT (self), GST_MESSAGE_ERROR, domain,
-      code, g_strdup (error->message), g_strdup_printf ("%s (code %d)",
-          g_quark_to_string (error->domain), error->code), __FILE__,
-      GST_FUNCTION, __LINE__);
 }
 
 /* ---- stats and messages ---- */
@@ -261,7 +243,7 @@ query_plane (GstVfioGfxSrc * self, GstVfioPlane * plane)
       note_rejected (self, error);
       return PLANE_SKIP;
     }
-    post_vfio_error (self, error);
+    gst_vfio_src_post_error (GST_ELEMENT (self), error);
     return PLANE_ERROR;
   }
 
@@ -278,32 +260,34 @@ query_plane (GstVfioGfxSrc * self, GstVfioPlane * plane)
   return PLANE_OK;
 }
 
-/* Polls until the guest shows a valid plane; FALSE when unlocked or on an
- * error (posted). Before caps there is no stream to keep alive. */
-static gboolean
-wait_for_plane (GstVfioGfxSrc * self)
+/* Polls until the guest shows a valid plane, on the system clock: before
+ * caps there is no stream to keep alive. Called from create(), where
+ * unlock() makes it return FLUSHING as for any other wait. */
+static GstFlowReturn
+wait_for_first_plane (GstVfioGfxSrc * self)
 {
   GstClock *clock = gst_system_clock_obtain ();
   GstClockTime running_time;
   GstVfioPlane plane;
-  gboolean found = FALSE;
+  GstFlowReturn ret;
 
-  gst_vfio_ticker_restart (&self->ticker, GST_SECOND / DEFAULT_FPS_N);
-  while (gst_vfio_ticker_wait (&self->ticker, clock, 0, &running_time) ==
-      GST_FLOW_OK) {
+  gst_vfio_ticker_restart (&self->ticker, DEFAULT_PERIOD);
+  while ((ret = gst_vfio_ticker_wait (&self->ticker, clock, 0,
+              &running_time)) == GST_FLOW_OK) {
     PlaneResult res = query_plane (self, &plane);
 
-    if (res == PLANE_ERROR)
+    if (res == PLANE_ERROR) {
+      ret = GST_FLOW_ERROR;
       break;
+    }
     if (res == PLANE_OK) {
       self->plane = plane;
       self->have_plane = TRUE;
-      found = TRUE;
       break;
     }
   }
   gst_object_unref (clock);
-  return found;
+  return ret;
 }
 
 /* ---- memory ---- */
@@ -317,17 +301,6 @@ memory_is_cpu_mappable (GstMemory * memory)
     return FALSE;
   gst_memory_unmap (memory, &map);
   return TRUE;
-}
-
-static void
-post_unmappable_error (GstVfioGfxSrc * self)
-{
-  GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-      ("The guest framebuffer cannot be mapped by the CPU, and downstream "
-          "accepts only system memory. Put an element that imports DMABuf "
-          "in front, such as vapostproc or glupload ! gldownload."),
-      ("mmap() of the dma-buf failed: the exporter refuses CPU mappings or "
-          "the plane is not a whole number of pages"));
 }
 
 /* The memory showing @plane, the same one each time for the same buffer.
@@ -355,7 +328,7 @@ get_memory (GstVfioGfxSrc * self, const GstVfioPlane * plane,
   if (memory && exported && !self->dmabuf_caps
       && !memory_is_cpu_mappable (memory)) {
     gst_memory_unref (memory);
-    post_unmappable_error (self);
+    gst_vfio_src_post_unmappable (GST_ELEMENT (self));
     *result = PLANE_ERROR;
     return NULL;
   }
@@ -368,7 +341,7 @@ get_memory (GstVfioGfxSrc * self, const GstVfioPlane * plane,
             GST_VFIO_ERROR_TRANSIENT)) {
       *result = PLANE_SKIP;
     } else {
-      post_vfio_error (self, error);
+      gst_vfio_src_post_error (GST_ELEMENT (self), error);
       *result = PLANE_ERROR;
     }
   }
@@ -377,42 +350,51 @@ get_memory (GstVfioGfxSrc * self, const GstVfioPlane * plane,
 
 /* ---- negotiation ---- */
 
-static GstCaps *
-plane_caps_with_rate (const GstVfioPlane * plane)
+/* Whether the exporter lets the CPU map its dma-bufs: GVT-g never, stock
+ * mbochs never, an mbochs exporting read-write does. Learnt once per run
+ * from the first dma-buf, which stays cached for the stream. */
+static gboolean
+dmabufs_are_mappable (GstVfioGfxSrc * self)
 {
-  GstCaps *caps = gst_vfio_plane_get_caps (plane);
+  g_autoptr (GError) error = NULL;
+  gboolean exported = FALSE;
+  GstMemory *memory;
 
-  if (caps)
-    gst_caps_set_simple (caps, "framerate", GST_TYPE_FRACTION_RANGE, 1, 1,
-        1000, 1, NULL);
-  return caps;
+  if (self->dmabuf_mappable >= 0)
+    return self->dmabuf_mappable;
+
+  memory = gst_vfio_dmabuf_cache_lookup (self->cache, &self->plane, &exported,
+      &error);
+  if (exported)
+    STATS_ADD (self, exports, 1);
+  if (!memory) {
+    GST_DEBUG_OBJECT (self, "no dma-buf to try: %s", error->message);
+    return FALSE;
+  }
+  self->dmabuf_mappable = memory_is_cpu_mappable (memory);
+  GST_INFO_OBJECT (self, "the exporter's dma-bufs %s be mapped by the CPU",
+      self->dmabuf_mappable ? "can" : "cannot");
+  gst_memory_unref (memory);
+  return self->dmabuf_mappable;
 }
 
-static void
-post_not_negotiated (GstVfioGfxSrc * self, GstCaps * offered)
+/* For a peer that accepts anything: system memory where it is zero copy. */
+static gboolean
+prefer_system_memory (GstVfioGfxSrc * self, GstCaps * offered)
 {
-  g_autofree gchar *offered_str = gst_caps_to_string (offered);
-  gboolean linear = self->plane.modifier == 0;
-
-  GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
-      ("Downstream accepts none of the formats of the guest framebuffer "
-          "(%" GST_FOURCC_FORMAT ", %ux%u, %s). %s",
-          GST_FOURCC_ARGS (self->plane.fourcc), self->plane.width,
-          self->plane.height, linear ? "linear" : "tiled",
-          linear ? "Add videoconvert, or a DMABuf importer such as "
-          "vapostproc or glupload." : "A tiled framebuffer needs a DMABuf "
-          "importer: add vapostproc (or glupload ! gldownload) in front."),
-      ("offered %s", offered_str));
+  if (!gst_vfio_caps_has_system_memory (offered)
+      || !gst_vfio_caps_peer_accepts_anything (GST_BASE_SRC_PAD (self)))
+    return FALSE;
+  return self->plane.type == GST_VFIO_PLANE_TYPE_REGION
+      || dmabufs_are_mappable (self);
 }
 
 static void
 configure_from_caps (GstVfioGfxSrc * self, GstCaps * caps)
 {
-  GstStructure *s = gst_caps_get_structure (caps, 0);
-  gint fps_n = DEFAULT_FPS_N, fps_d = DEFAULT_FPS_D;
+  GstClockTime old_period = self->period;
 
-  self->dmabuf_caps = gst_caps_features_contains (gst_caps_get_features (caps,
-          0), GST_CAPS_FEATURE_MEMORY_DMABUF);
+  self->dmabuf_caps = gst_vfio_caps_is_dmabuf (caps);
   if (self->dmabuf_caps) {
     GstVideoInfoDmaDrm drm_info;
     gst_vfio_plane_to_dma_drm_info (&self->plane, &drm_info);
@@ -421,28 +403,12 @@ configure_from_caps (GstVfioGfxSrc * self, GstCaps * caps)
     gst_vfio_plane_to_video_info (&self->plane, &self->vinfo);
   }
 
-  gst_structure_get_fraction (s, "framerate", &fps_n, &fps_d);
-  self->vinfo.fps_n = fps_n;
-  self->vinfo.fps_d = fps_d;
-  self->frame_duration = gst_util_uint64_scale_int (GST_SECOND, fps_d, fps_n);
-}
-
-static GstCaps *
-choose_caps (GstVfioGfxSrc * self, GstCaps * offered)
-{
-  GstCaps *caps;
-
-  caps = gst_pad_peer_query_caps (GST_BASE_SRC_PAD (self), offered);
-  if (gst_caps_is_empty (caps)) {
-    gst_caps_unref (caps);
-    return NULL;
-  }
-
-  caps = gst_caps_truncate (caps);
-  caps = gst_caps_make_writable (caps);
-  gst_structure_fixate_field_nearest_fraction (gst_caps_get_structure (caps,
-          0), "framerate", DEFAULT_FPS_N, DEFAULT_FPS_D);
-  return gst_caps_fixate (caps);
+  self->period = gst_vfio_caps_get_period (caps, &self->variable_rate);
+  self->frame_duration = self->variable_rate ? GST_CLOCK_TIME_NONE :
+      self->period;
+  if (self->pushed_any && self->period != old_period)
+    gst_element_post_message (GST_ELEMENT (self),
+        gst_message_new_latency (GST_OBJECT (self)));
 }
 
 static gboolean
@@ -452,25 +418,62 @@ gst_vfio_gfx_src_negotiate (GstBaseSrc * bsrc)
   g_autoptr (GstCaps) offered = NULL;
   g_autoptr (GstCaps) caps = NULL;
 
-  if (!self->have_plane && !wait_for_plane (self))
-    return FALSE;
+  /* create() negotiates once the guest shows a plane. */
+  if (!self->have_plane)
+    return TRUE;
 
-  offered = plane_caps_with_rate (&self->plane);
+  offered = gst_vfio_caps_offer (&self->plane,
+      self->streaming_mode == GST_VFIO_GFX_SRC_CAPTURE_ON_CHANGE);
   if (offered)
-    caps = choose_caps (self, offered);
+    caps = gst_vfio_caps_choose (GST_BASE_SRC_PAD (self), offered,
+        prefer_system_memory (self, offered));
   if (!caps) {
-    post_not_negotiated (self, offered ? offered : gst_caps_new_empty ());
+    gst_vfio_src_post_not_negotiated (GST_ELEMENT (self), &self->plane,
+        offered);
     return FALSE;
   }
 
   GST_INFO_OBJECT (self, "caps %" GST_PTR_FORMAT, caps);
   configure_from_caps (self, caps);
-  gst_vfio_ticker_restart (&self->ticker, self->frame_duration);
+  gst_vfio_ticker_restart (&self->ticker, self->period);
   return gst_base_src_set_caps (bsrc, caps);
 }
 
-/* A new layout mid-stream: new caps without restarting the pipeline. */
 static gboolean
+gst_vfio_gfx_src_decide_allocation (GstBaseSrc * bsrc, GstQuery * query)
+{
+  GstVfioGfxSrc *self = GST_VFIO_GFX_SRC (bsrc);
+  GstCaps *caps = NULL;
+
+  /* Before the first plane GstBaseSrc asks without caps. */
+  gst_query_parse_allocation (query, &caps, NULL);
+  self->copy_frames = caps && !self->dmabuf_caps
+      && gst_vfio_copy_is_needed (query, &self->vinfo);
+  if (!gst_vfio_copy_decide_allocation (query, &self->vinfo,
+          self->copy_frames))
+    goto pool_failed;
+  return TRUE;
+
+  /* ERRORS */
+pool_failed:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("Could not set up buffers to copy the guest framebuffer into."),
+        ("configuring a video buffer pool failed"));
+    return FALSE;
+  }
+}
+
+/* Negotiation refused while flushing is a flush, not an error. */
+static GstFlowReturn
+not_negotiated (GstVfioGfxSrc * self)
+{
+  return GST_PAD_IS_FLUSHING (GST_BASE_SRC_PAD (self)) ?
+      GST_FLOW_FLUSHING : GST_FLOW_NOT_NEGOTIATED;
+}
+
+/* A new layout mid-stream: new caps without restarting the pipeline. */
+static GstFlowReturn
 renegotiate (GstVfioGfxSrc * self, const GstVfioPlane * plane)
 {
   GST_INFO_OBJECT (self, "mode change to %" GST_FOURCC_FORMAT " %ux%u "
@@ -480,7 +483,9 @@ renegotiate (GstVfioGfxSrc * self, const GstVfioPlane * plane)
   self->plane = *plane;
   gst_clear_mini_object ((GstMiniObject **) & self->region_memory);
   STATS_ADD (self, renegotiations, 1);
-  return gst_base_src_negotiate (GST_BASE_SRC (self));
+  if (!gst_base_src_negotiate (GST_BASE_SRC (self)))
+    return not_negotiated (self);
+  return GST_FLOW_OK;
 }
 
 /* ---- capture ---- */
@@ -500,6 +505,46 @@ wrap_memory (GstVfioGfxSrc * self, GstMemory * memory, GstClockTime pts)
   GST_BUFFER_PTS (buffer) = pts;
   GST_BUFFER_DURATION (buffer) = self->frame_duration;
   return buffer;
+}
+
+static void
+announce_copy (GstVfioGfxSrc * self)
+{
+  if (self->copy_announced)
+    return;
+  self->copy_announced = TRUE;
+  GST_ELEMENT_INFO (self, STREAM, FORMAT,
+      ("The guest framebuffer has a padded layout (stride %u for %u pixels) "
+          "and downstream cannot read GstVideoMeta, so every frame is copied. "
+          "To avoid the copy, put an element that reads GstVideoMeta "
+          "(videoconvert to another format, an encoder) or a DMABuf importer "
+          "(vapostproc, glupload) in front.", self->plane.stride,
+          self->plane.width), (NULL));
+}
+
+/* Into GStreamer's default layout, for a peer without GstVideoMeta. */
+static GstFlowReturn
+copy_to_default_layout (GstVfioGfxSrc * self, GstBuffer ** buffer)
+{
+  GstBufferPool *pool = gst_base_src_get_buffer_pool (GST_BASE_SRC (self));
+  GstBuffer *copy = NULL;
+  GstFlowReturn ret;
+  gsize copied;
+
+  if (!pool)
+    return GST_FLOW_NOT_NEGOTIATED;
+  announce_copy (self);
+  ret = gst_vfio_copy_frame (pool, *buffer, &self->vinfo, &copy, &copied);
+  gst_object_unref (pool);
+  if (ret == GST_FLOW_ERROR)
+    gst_vfio_src_post_unmappable (GST_ELEMENT (self));
+  if (ret != GST_FLOW_OK)
+    return ret;
+
+  STATS_ADD (self, bytes_copied, copied);
+  gst_buffer_replace (buffer, copy);
+  gst_buffer_unref (copy);
+  return GST_FLOW_OK;
 }
 
 static GstFlowReturn
@@ -527,12 +572,28 @@ wait_for_tick (GstVfioGfxSrc * self, GstClockTime * running_time)
   return ret;
 }
 
+/* The segment goes before the first event that needs one. */
+static void
+push_segment_once (GstVfioGfxSrc * self)
+{
+  GstBaseSrc *bsrc = GST_BASE_SRC (self);
+  GstSegment segment;
+
+  if (self->segment_pushed)
+    return;
+  GST_OBJECT_LOCK (self);
+  gst_segment_copy_into (&bsrc->segment, &segment);
+  GST_OBJECT_UNLOCK (self);
+  self->segment_pushed = gst_base_src_push_segment (bsrc, &segment);
+}
+
 /* Keeps the stream going while the display is off. */
 static void
 push_gap (GstVfioGfxSrc * self, GstClockTime running_time)
 {
+  push_segment_once (self);
   gst_pad_push_event (GST_BASE_SRC_PAD (self),
-      gst_event_new_gap (running_time, self->frame_duration));
+      gst_event_new_gap (running_time, self->period));
 }
 
 static gboolean
@@ -551,20 +612,24 @@ capture_tick (GstVfioGfxSrc * self, GstClockTime running_time,
   PlaneResult res;
   GstVfioPlane plane;
   GstMemory *memory;
+  GstFlowReturn ret;
   gboolean changed;
 
   *buffer = NULL;
   res = query_plane (self, &plane);
   if (res == PLANE_ERROR)
     return GST_FLOW_ERROR;
-  if (res == PLANE_NONE)
+  if (res == PLANE_NONE) {
+    /* What the guest shows when it comes back is news. */
+    self->pushed_any = FALSE;
     push_gap (self, running_time);
+  }
   if (res != PLANE_OK)
     return GST_FLOW_OK;
 
   changed = !gst_vfio_plane_same_layout (&plane, &self->plane);
-  if (changed && !renegotiate (self, &plane))
-    return GST_FLOW_NOT_NEGOTIATED;
+  if (changed && (ret = renegotiate (self, &plane)) != GST_FLOW_OK)
+    return ret;
   if (!changed && is_duplicate (self, &plane))
     return GST_FLOW_OK;
 
@@ -576,7 +641,26 @@ capture_tick (GstVfioGfxSrc * self, GstClockTime running_time,
   self->last_id = plane.id;
   self->pushed_any = TRUE;
   *buffer = wrap_memory (self, memory, running_time);
+  if (self->copy_frames && (ret = copy_to_default_layout (self,
+              buffer)) != GST_FLOW_OK) {
+    gst_clear_buffer (buffer);
+    return ret;
+  }
   STATS_ADD (self, frames, 1);
+  return GST_FLOW_OK;
+}
+
+/* Caps wait for the guest's first plane; in create() a flush or a state
+ * change interrupts the wait as it does any other. */
+static GstFlowReturn
+negotiate_first_plane (GstVfioGfxSrc * self)
+{
+  GstFlowReturn ret = wait_for_first_plane (self);
+
+  if (ret != GST_FLOW_OK)
+    return ret;
+  if (!gst_base_src_negotiate (GST_BASE_SRC (self)))
+    return not_negotiated (self);
   return GST_FLOW_OK;
 }
 
@@ -585,14 +669,19 @@ gst_vfio_gfx_src_create (GstPushSrc * psrc, GstBuffer ** buffer)
 {
   GstVfioGfxSrc *self = GST_VFIO_GFX_SRC (psrc);
   GstClockTime running_time;
-  GstFlowReturn ret;
+  GstFlowReturn ret = GST_FLOW_OK;
 
-  do {
+  *buffer = NULL;
+  if (!gst_pad_has_current_caps (GST_BASE_SRC_PAD (self)))
+    ret = negotiate_first_plane (self);
+
+  while (ret == GST_FLOW_OK && !*buffer) {
     ret = wait_for_tick (self, &running_time);
     if (ret == GST_FLOW_OK)
       ret = capture_tick (self, running_time, buffer);
-  } while (ret == GST_FLOW_OK && !*buffer);
-
+  }
+  if (*buffer)
+    self->segment_pushed = TRUE;
   return ret;
 }
 
@@ -636,7 +725,12 @@ reset_streaming_state (GstVfioGfxSrc * self)
   self->pushed_any = FALSE;
   self->signal_present = -1;
   self->last_reject_warning = 0;
-  self->frame_duration = GST_SECOND / DEFAULT_FPS_N;
+  self->period = self->frame_duration = DEFAULT_PERIOD;
+  self->variable_rate = FALSE;
+  self->dmabuf_mappable = -1;
+  self->copy_frames = FALSE;
+  self->copy_announced = FALSE;
+  self->segment_pushed = FALSE;
 }
 
 static gboolean
@@ -667,7 +761,7 @@ open_and_probe (GstVfioGfxSrc * self)
   self->device = open_device (self, &error);
   if (!self->device
       || !gst_vfio_device_probe_planes (self->device, &error)) {
-    post_vfio_error (self, error);
+    gst_vfio_src_post_error (GST_ELEMENT (self), error);
     gst_clear_object (&self->device);
     return FALSE;
   }
@@ -721,9 +815,8 @@ gst_vfio_gfx_src_query (GstBaseSrc * bsrc, GstQuery * query)
   GstVfioGfxSrc *self = GST_VFIO_GFX_SRC (bsrc);
 
   if (GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
-    /* A frame is at most one tick old when it leaves. */
-    gst_query_set_latency (query, TRUE, self->frame_duration,
-        self->frame_duration);
+    /* A frame is at most one tick (one poll period) old when it leaves. */
+    gst_query_set_latency (query, TRUE, self->period, self->period);
     return TRUE;
   }
   return GST_BASE_SRC_CLASS (parent_class)->query (bsrc, query);
@@ -827,7 +920,8 @@ gst_vfio_gfx_src_init (GstVfioGfxSrc * self)
   self->device_fd = DEFAULT_DEVICE_FD;
   self->capture_mode = DEFAULT_CAPTURE_MODE;
   self->signal_present = -1;
-  self->frame_duration = GST_SECOND / DEFAULT_FPS_N;
+  self->period = self->frame_duration = DEFAULT_PERIOD;
+  self->dmabuf_mappable = -1;
   gst_vfio_ticker_init (&self->ticker);
 
   gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
@@ -864,8 +958,10 @@ install_properties (GObjectClass * gobject_class)
    * GstVfioGfxSrc:capture-mode:
    *
    * every-tick pushes a frame at every tick of the negotiated framerate;
-   * on-change polls at that rate but pushes only when the guest shows
-   * another framebuffer or mode: the guest's own frame rate, no duplicates.
+   * on-change polls at max-framerate but pushes only when the guest shows
+   * another framebuffer or mode, or shows one again after the display was
+   * off: the guest's own frame rate, no duplicates, variable-rate caps
+   * (framerate=0/1).
    */
   properties[PROP_CAPTURE_MODE] = g_param_spec_enum ("capture-mode",
       "Capture mode", "When to push frames",
@@ -913,6 +1009,8 @@ gst_vfio_gfx_src_class_init (GstVfioGfxSrcClass * klass)
   basesrc_class->start = GST_DEBUG_FUNCPTR (gst_vfio_gfx_src_start);
   basesrc_class->stop = GST_DEBUG_FUNCPTR (gst_vfio_gfx_src_stop);
   basesrc_class->negotiate = GST_DEBUG_FUNCPTR (gst_vfio_gfx_src_negotiate);
+  basesrc_class->decide_allocation =
+      GST_DEBUG_FUNCPTR (gst_vfio_gfx_src_decide_allocation);
   basesrc_class->unlock = GST_DEBUG_FUNCPTR (gst_vfio_gfx_src_unlock);
   basesrc_class->unlock_stop =
       GST_DEBUG_FUNCPTR (gst_vfio_gfx_src_unlock_stop);
