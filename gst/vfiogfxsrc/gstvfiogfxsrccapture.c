@@ -274,7 +274,7 @@ copy_to_default_layout (GstVfioGfxSrc * self, GstBuffer ** buffer)
   gsize copied;
 
   if (!pool)
-    return GST_FLOW_NOT_NEGOTIATED;
+    goto no_pool;
   announce_copy (self);
   ret = gst_vfio_copy_frame (pool, *buffer, &self->vinfo, &copy, &copied);
   gst_object_unref (pool);
@@ -287,6 +287,15 @@ copy_to_default_layout (GstVfioGfxSrc * self, GstBuffer ** buffer)
   gst_buffer_replace (buffer, copy);
   gst_buffer_unref (copy);
   return GST_FLOW_OK;
+
+  /* ERRORS */
+no_pool:
+  {
+    GST_ELEMENT_ERROR (self, CORE, FAILED,
+        ("No buffers to copy the guest framebuffer into."),
+        ("decide_allocation left no active pool"));
+    return GST_FLOW_ERROR;
+  }
 }
 
 static GstFlowReturn
