@@ -19,6 +19,8 @@
  *
  * A script is commands separated by ';' or newlines:
  *   mode W H          set W x H at 32 bpp and enable the display (mbochs)
+ *   vmode W H VW N    set W x H with lines VW pixels apart (a padded stride
+ *                     when VW > W) and frame N in it before enabling
  *   draw N            draw frame N into the shown buffer
  *   flip N            draw frame N into the other buffer, then pan to it
  *                     (mbochs: the plane gets a second dma-buf id)
@@ -1008,6 +1010,50 @@ ensure_device (Guest * g)
   g->opened = true;
 }
 
+/* vmode W H VIRT_WIDTH FRAME: a mode whose lines are VIRT_WIDTH pixels
+ * apart (mbochs' stride is VIRT_WIDTH * 4: a padded stride when it exceeds
+ * W, as real GPUs pitch their scan-out), with FRAME drawn into its first
+ * buffer before the display is enabled again, so that no frame of the old
+ * mode is ever shown at the new size. */
+static void
+vmode_command (Guest * g, Command * c, bool dry)
+{
+  uint32_t w, h, vw, frame;
+
+  if (c->argc != 5)
+    fail ("'vmode' takes 4 arguments: W H VIRT_WIDTH FRAME");
+  w = parse_uint (c->argv[1], 0);
+  h = parse_uint (c->argv[2], 0);
+  vw = parse_uint (c->argv[3], 0);
+  frame = parse_uint (c->argv[4], 0);
+  if (w < 64 || h < 64 || vw < w || vw > 0xffff || h > 0x7fff)
+    fail ("vmode %u %u %u: not a mode", w, h, vw);
+  if (dry)
+    return;
+  if (g->kind == KIND_MDPY)
+    fail ("mdpy has a fixed mode");
+  if ((uint64_t) vw * h * 4 * 2 > g->fb_len)
+    fail ("vmode %u %u %u does not fit in %zu bytes of video memory", w, h,
+        vw, g->fb_len);
+
+  vbe_write (g, VBE_ENABLE, 0);
+  vbe_write (g, VBE_BPP, 32);
+  vbe_write (g, VBE_XRES, w);
+  vbe_write (g, VBE_YRES, h);
+  vbe_write (g, VBE_BANK, 0);
+  vbe_write (g, VBE_VIRT_WIDTH, vw);
+  vbe_write (g, VBE_VIRT_HEIGHT, 2 * h);
+  vbe_write (g, VBE_X_OFFSET, 0);
+  vbe_write (g, VBE_Y_OFFSET, 0);
+  g->width = w;
+  g->height = h;
+  g->stride = vw * 4;
+  g->front = 0;
+  render (g, buffer (g, 0), frame, false);
+  vbe_write (g, VBE_ENABLE, VBE_ENABLED | VBE_LFB_ENABLED);
+  event ("mode %ux%u stride=%u frame=%u", w, h, g->stride, frame);
+}
+
 /* Runs one command, or with dry only checks its arguments. */
 static void
 execute (Guest * g, Command * c, bool dry)
@@ -1051,6 +1097,8 @@ execute (Guest * g, Command * c, bool dry)
     ARGS (0, 0);
     if (!dry)
       set_enabled (g, op[0] == 'u');
+  } else if (!strcmp (op, "vmode")) {
+    vmode_command (g, c, dry);
   } else if (!strcmp (op, "animate")) {
     ARGS (3, 5);
     animate (g, c, dry);
