@@ -156,7 +156,9 @@ configure_from_caps (GstVfioGfxSrc * self, GstCaps * caps)
   self->period = gst_vfio_caps_get_period (caps, &self->variable_rate);
   self->frame_duration = self->variable_rate ? GST_CLOCK_TIME_NONE :
       self->period;
-  if (self->pushed_any && self->period != old_period)
+  /* The pipeline's latency was computed with the old rate. */
+  if (gst_pad_has_current_caps (GST_BASE_SRC_PAD (self))
+      && self->period != old_period)
     gst_element_post_message (GST_ELEMENT (self),
         gst_message_new_latency (GST_OBJECT (self)));
 }
