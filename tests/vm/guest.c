@@ -1010,15 +1010,32 @@ ensure_device (Guest * g)
   g->opened = true;
 }
 
+/* The first buffer of a new mode whose @size bytes do not overlap the
+ * buffer shown now: a capture still reading that one sees whole frames. */
+static unsigned
+free_buffer (Guest * g, size_t size)
+{
+  size_t shown = (size_t) g->stride * g->height;
+  size_t start = g->front * shown, end = start + shown;
+  unsigned k;
+
+  for (k = 0; (k + 1) * size <= g->fb_len; k++)
+    if (g->width == 0 || (k + 1) * size <= start || k * size >= end)
+      return k;
+  fail ("no room for a %zu-byte buffer beside the one shown", size);
+  return 0;
+}
+
 /* vmode W H VIRT_WIDTH FRAME: a mode whose lines are VIRT_WIDTH pixels
  * apart (mbochs' stride is VIRT_WIDTH * 4: a padded stride when it exceeds
- * W, as real GPUs pitch their scan-out), with FRAME drawn into its first
- * buffer before the display is enabled again, so that no frame of the old
- * mode is ever shown at the new size. */
+ * W, as real GPUs pitch their scan-out), showing FRAME from its first
+ * scan-out, which is drawn before the display is enabled again and apart
+ * from the buffer shown before: no frame is ever shown or read torn. */
 static void
 vmode_command (Guest * g, Command * c, bool dry)
 {
   uint32_t w, h, vw, frame;
+  unsigned k;
 
   if (c->argc != 5)
     fail ("'vmode' takes 4 arguments: W H VIRT_WIDTH FRAME");
@@ -1032,9 +1049,7 @@ vmode_command (Guest * g, Command * c, bool dry)
     return;
   if (g->kind == KIND_MDPY)
     fail ("mdpy has a fixed mode");
-  if ((uint64_t) vw * h * 4 * 2 > g->fb_len)
-    fail ("vmode %u %u %u does not fit in %zu bytes of video memory", w, h,
-        vw, g->fb_len);
+  k = free_buffer (g, (size_t) vw * 4 * h);
 
   vbe_write (g, VBE_ENABLE, 0);
   vbe_write (g, VBE_BPP, 32);
@@ -1042,16 +1057,17 @@ vmode_command (Guest * g, Command * c, bool dry)
   vbe_write (g, VBE_YRES, h);
   vbe_write (g, VBE_BANK, 0);
   vbe_write (g, VBE_VIRT_WIDTH, vw);
-  vbe_write (g, VBE_VIRT_HEIGHT, 2 * h);
+  vbe_write (g, VBE_VIRT_HEIGHT, (k + 2) * h);
   vbe_write (g, VBE_X_OFFSET, 0);
-  vbe_write (g, VBE_Y_OFFSET, 0);
+  vbe_write (g, VBE_Y_OFFSET, k * h);
   g->width = w;
   g->height = h;
   g->stride = vw * 4;
-  g->front = 0;
-  render (g, buffer (g, 0), frame, false);
+  g->front = k;
+  render (g, buffer (g, k), frame, false);
   vbe_write (g, VBE_ENABLE, VBE_ENABLED | VBE_LFB_ENABLED);
-  event ("mode %ux%u stride=%u frame=%u", w, h, g->stride, frame);
+  event ("mode %ux%u stride=%u frame=%u buffer=%u", w, h, g->stride, frame,
+      k);
 }
 
 /* Runs one command, or with dry only checks its arguments. */
