@@ -9,7 +9,11 @@
  * pushes it without copying: dma-buf planes as DMABuf memory with DMA_DRM
  * caps (e.g. `drm-format=XR24:0x0100000000000001` for an X-tiled plane),
  * which VA encoders import directly; linear planes also as system memory
- * mapped from the same dma-buf; region planes as the mapped region.
+ * mapped from the same dma-buf; region planes as the mapped region. A peer
+ * that accepts anything (fakesink, a plain appsink) gets system memory when
+ * the exporter's dma-bufs can be mapped by the CPU. A padded framebuffer is
+ * copied into GStreamer's default layout only for a peer that cannot read
+ * #GstVideoMeta.
  *
  * Each guest framebuffer is exported once and the same #GstMemory is pushed
  * whenever the guest shows it again, so importers cache their surfaces.
@@ -37,21 +41,22 @@
  * element opened itself and whose driver offers one);
  * `vfiogfxsrc-vmm-exited` with the int `pid`, when the VMM whose device was
  * borrowed (or named by #GstVfioGfxSrc:vmm-pid) exits.
+ *
+ * With `capture-mode=on-change` the caps are variable-rate
+ * (`framerate=0/1, max-framerate=N/1`, N the poll rate) unless downstream
+ * insists on a fixed rate.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
-#include "gstvfiogfxsrc.h"
-#include "gstvfioguestmode.h"
+#include "gstvfiogfxsrcpriv.h"
+#include "gstvfiocaps.h"
+#include "gstvfiocopy.h"
 #include "gstvfiosrcdevice.h"
-#include "gstvfioticker.h"
+#include "gstvfiosrcerrors.h"
 
-#include <gst/allocators/allocators.h>
-#include <gst/vfio/vfio.h>
-#include <gst/video/video.h>
-
-GST_DEBUG_CATEGORY_STATIC (gst_vfio_gfx_src_debug);
+GST_DEBUG_CATEGORY (gst_vfio_gfx_src_debug);
 #define GST_CAT_DEFAULT gst_vfio_gfx_src_debug
 
 #define DEFAULT_DEVICE NULL
@@ -60,9 +65,6 @@ GST_DEBUG_CATEGORY_STATIC (gst_vfio_gfx_src_debug);
 #define DEFAULT_VMM_PID 0
 #define DEFAULT_CAPTURE_MODE GST_VFIO_GFX_SRC_CAPTURE_EVERY_TICK
 #define DEFAULT_MAX_FRAMEBUFFERS GST_VFIO_DMABUF_CACHE_DEFAULT_SIZE
-#define DEFAULT_FPS_N 60
-#define DEFAULT_FPS_D 1
-#define REJECT_WARNING_INTERVAL (5 * G_TIME_SPAN_SECOND)
 
 enum
 {
@@ -73,58 +75,16 @@ enum
   PROP_VMM_PID,
   PROP_CAPTURE_MODE,
   PROP_MAX_FRAMEBUFFERS,
-  PROP_STATS,
   PROP_GUEST_MODE,
+  PROP_STATS,
   N_PROPERTIES
 };
 
 static GParamSpec *properties[N_PROPERTIES];
 
-typedef struct
-{
-  guint64 queries;
-  guint64 exports;
-  guint64 frames;
-  guint64 renegotiations;
-  guint64 rejected_planes;
-  guint64 bytes_copied;
-} GstVfioGfxSrcStats;
-
-struct _GstVfioGfxSrc
-{
-  GstPushSrc parent;
-
-  /* properties, under the object lock */
-  gchar *device_path;
-  gint device_fd;
-  gboolean borrow;
-  gint vmm_pid;
-  GstVfioGfxSrcCaptureMode capture_mode;
-  guint max_framebuffers;
-  GstVfioGfxSrcStats stats;
-  GstVfioGuestMode guest_mode;  /* its own lock */
-
-  /* streaming thread */
-  GstVfioDevice *device;
-  GstVfioDmabufCache *cache;
-  GstMemory *region_memory;
-  guint32 region_index;         /* of region_memory */
-  GstVfioPlane plane;           /* the layout the caps describe */
-  gboolean have_plane;
-  GstVideoInfo vinfo;
-  gboolean dmabuf_caps;
-  GstClockTime frame_duration;
-  guint32 last_id;
-  gboolean pushed_any;
-  GstVfioGfxSrcCaptureMode streaming_mode;      /* capture_mode at start */
-  gint signal_present;          /* -1 unknown */
-  gint64 last_reject_warning;
-  GstVfioTicker ticker;
-};
-
 #define VIDEO_CAPS_COMMON \
   "width = (int) [ 1, 16384 ], height = (int) [ 1, 16384 ], " \
-  "framerate = (fraction) [ 1/1, 1000/1 ]"
+  "framerate = (fraction) [ 0/1, 1000/1 ]"
 
 /* *INDENT-OFF* */
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
@@ -161,48 +121,7 @@ gst_vfio_gfx_src_capture_mode_get_type (void)
   return type;
 }
 
-/* ---- errors ---- */
-
-/* Posts @error from the gstvfio library as an element error. */
-static void
-post_vfio_error (GstVfioGfxSrc * self, GError * error)
-{
-  GQuark domain = GST_RESOURCE_ERROR;
-  gint code;
-
-  switch (error->code) {
-    case GST_VFIO_ERROR_NOT_FOUND:
-    case GST_VFIO_ERROR_DEVICE_GONE:
-      code = GST_RESOURCE_ERROR_NOT_FOUND;
-      break;
-    case GST_VFIO_ERROR_PERMISSION:
-      code = GST_RESOURCE_ERROR_NOT_AUTHORIZED;
-      break;
-    case GST_VFIO_ERROR_BUSY:
-      code = GST_RESOURCE_ERROR_BUSY;
-      break;
-    case GST_VFIO_ERROR_NOT_SUPPORTED:
-    case GST_VFIO_ERROR_INVALID_ARGUMENT:
-      code = GST_RESOURCE_ERROR_SETTINGS;
-      break;
-    default:
-      code = GST_RESOURCE_ERROR_FAILED;
-      break;
-  }
-  gst_element_message_full (GST_ELEMENT (self), GST_MESSAGE_ERROR, domain,
-      code, g_strdup (error->message), g_strdup_printf ("%s (code %d)",
-          g_quark_to_string (error->domain), error->code), __FILE__,
-      GST_FUNCTION, __LINE__);
-}
-
-/* ---- stats and messages ---- */
-
-/* Counters are written by the streaming thread and read by any: atomics
- * rather than the object lock on every frame. */
-#define STATS_ADD(self, field, n) \
-  __atomic_fetch_add (&(self)->stats.field, (n), __ATOMIC_RELAXED)
-#define STATS_GET(self, field) \
-  __atomic_load_n (&(self)->stats.field, __ATOMIC_RELAXED)
+/* ---- stats ---- */
 
 static GstStructure *
 stats_to_structure (GstVfioGfxSrc * self)
@@ -227,228 +146,25 @@ stats_to_structure (GstVfioGfxSrc * self)
       gst_vfio_guest_mode_get_writes (&self->guest_mode), NULL);
 }
 
-static void
-post_signal (GstVfioGfxSrc * self, gboolean present)
-{
-  GstStructure *s;
-
-  if (self->signal_present == (gint) present)
-    return;
-  self->signal_present = present;
-
-  GST_INFO_OBJECT (self, "guest display %s", present ? "present" : "gone");
-  s = gst_structure_new ("vfiogfxsrc-signal", "present", G_TYPE_BOOLEAN,
-      present, NULL);
-  gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_element (GST_OBJECT (self), s));
-}
-
-static void
-note_rejected (GstVfioGfxSrc * self, const GError * error)
-{
-  gint64 now = g_get_monotonic_time ();
-
-  STATS_ADD (self, rejected_planes, 1);
-  GST_DEBUG_OBJECT (self, "plane rejected: %s", error->message);
-
-  if (self->last_reject_warning
-      && now - self->last_reject_warning < REJECT_WARNING_INTERVAL)
-    return;
-  self->last_reject_warning = now;
-  GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-      ("The guest shows a framebuffer that cannot be captured; skipping it."),
-      ("%s", error->message));
-}
-
-/* ---- the plane ---- */
-
-typedef enum
-{
-  PLANE_OK,
-  PLANE_NONE,                   /* display off */
-  PLANE_SKIP,                   /* rejected or transient: try next tick */
-  PLANE_ERROR,                  /* posted */
-  PLANE_END,                    /* the device went away: EOS */
-} PlaneResult;
-
-/* One query, validated. */
-static PlaneResult
-query_plane (GstVfioGfxSrc * self, GstVfioPlane * plane)
-{
-  g_autoptr (GError) error = NULL;
-
-  STATS_ADD (self, queries, 1);
-  if (!gst_vfio_device_query_plane (self->device, GST_VFIO_PLANE_PRIMARY,
-          plane, &error)) {
-    if (g_error_matches (error, GST_VFIO_ERROR, GST_VFIO_ERROR_TRANSIENT)) {
-      GST_DEBUG_OBJECT (self, "%s", error->message);
-      return PLANE_SKIP;
-    }
-    if (g_error_matches (error, GST_VFIO_ERROR, GST_VFIO_ERROR_REJECTED)) {
-      note_rejected (self, error);
-      return PLANE_SKIP;
-    }
-    /* The VMM exited while we asked: its end, not an error. */
-    if (gst_vfio_src_check_device_end (GST_ELEMENT (self), self->device) ==
-        GST_FLOW_EOS)
-      return PLANE_END;
-    post_vfio_error (self, error);
-    return PLANE_ERROR;
-  }
-
-  if (!plane->present) {
-    post_signal (self, FALSE);
-    return PLANE_NONE;
-  }
-  post_signal (self, TRUE);
-
-  if (!gst_vfio_plane_validate (plane, &error)) {
-    note_rejected (self, error);
-    return PLANE_SKIP;
-  }
-  return PLANE_OK;
-}
-
-/* Polls until the guest shows a valid plane; FALSE when unlocked or on an
- * error (posted). Before caps there is no stream to keep alive. */
-static gboolean
-wait_for_plane (GstVfioGfxSrc * self)
-{
-  GstClock *clock = gst_system_clock_obtain ();
-  GstClockTime running_time;
-  GstVfioPlane plane;
-  gboolean found = FALSE;
-
-  gst_vfio_ticker_restart (&self->ticker, GST_SECOND / DEFAULT_FPS_N);
-  while (gst_vfio_ticker_wait (&self->ticker, clock, 0, &running_time) ==
-      GST_FLOW_OK) {
-    PlaneResult res = query_plane (self, &plane);
-
-    if (res == PLANE_ERROR || res == PLANE_END)
-      break;
-    if (res == PLANE_OK) {
-      self->plane = plane;
-      self->have_plane = TRUE;
-      found = TRUE;
-      break;
-    }
-  }
-  gst_object_unref (clock);
-  return found;
-}
-
-/* ---- memory ---- */
-
-static gboolean
-memory_is_cpu_mappable (GstMemory * memory)
-{
-  GstMapInfo map;
-
-  if (!gst_memory_map (memory, &map, GST_MAP_READ))
-    return FALSE;
-  gst_memory_unmap (memory, &map);
-  return TRUE;
-}
-
-static void
-post_unmappable_error (GstVfioGfxSrc * self)
-{
-  GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-      ("The guest framebuffer cannot be mapped by the CPU, and downstream "
-          "accepts only system memory. Put an element that imports DMABuf "
-          "in front, such as vapostproc or glupload ! gldownload."),
-      ("mmap() of the dma-buf failed: the exporter refuses CPU mappings or "
-          "the plane is not a whole number of pages"));
-}
-
-/* The memory showing @plane, the same one each time for the same buffer.
- * NULL with *result set when none can be had. */
-static GstMemory *
-get_memory (GstVfioGfxSrc * self, const GstVfioPlane * plane,
-    PlaneResult * result)
-{
-  g_autoptr (GError) error = NULL;
-  gboolean exported = FALSE;
-  GstMemory *memory;
-
-  if (plane->type == GST_VFIO_PLANE_TYPE_REGION) {
-    /* Another region with the same layout: map that one, not the old. */
-    if (self->region_memory && self->region_index != plane->id)
-      gst_clear_mini_object ((GstMiniObject **) & self->region_memory);
-    if (!self->region_memory) {
-      self->region_memory = gst_vfio_region_map_plane (self->device, plane,
-          &error);
-      self->region_index = plane->id;
-    }
-    memory = self->region_memory ? gst_memory_ref (self->region_memory) : NULL;
-  } else {
-    memory = gst_vfio_dmabuf_cache_lookup (self->cache, plane, &exported,
-        &error);
-    if (exported)
-      STATS_ADD (self, exports, 1);
-  }
-
-  if (memory && exported && !self->dmabuf_caps
-      && !memory_is_cpu_mappable (memory)) {
-    gst_memory_unref (memory);
-    post_unmappable_error (self);
-    *result = PLANE_ERROR;
-    return NULL;
-  }
-
-  if (!memory) {
-    if (g_error_matches (error, GST_VFIO_ERROR, GST_VFIO_ERROR_REJECTED)) {
-      note_rejected (self, error);
-      *result = PLANE_SKIP;
-    } else if (g_error_matches (error, GST_VFIO_ERROR,
-            GST_VFIO_ERROR_TRANSIENT)) {
-      *result = PLANE_SKIP;
-    } else {
-      post_vfio_error (self, error);
-      *result = PLANE_ERROR;
-    }
-  }
-  return memory;
-}
-
 /* ---- negotiation ---- */
 
-static GstCaps *
-plane_caps_with_rate (const GstVfioPlane * plane)
+/* For a peer that accepts anything: system memory where it is zero copy. */
+static gboolean
+prefer_system_memory (GstVfioGfxSrc * self, GstCaps * offered)
 {
-  GstCaps *caps = gst_vfio_plane_get_caps (plane);
-
-  if (caps)
-    gst_caps_set_simple (caps, "framerate", GST_TYPE_FRACTION_RANGE, 1, 1,
-        1000, 1, NULL);
-  return caps;
-}
-
-static void
-post_not_negotiated (GstVfioGfxSrc * self, GstCaps * offered)
-{
-  g_autofree gchar *offered_str = gst_caps_to_string (offered);
-  gboolean linear = self->plane.modifier == 0;
-
-  GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
-      ("Downstream accepts none of the formats of the guest framebuffer "
-          "(%" GST_FOURCC_FORMAT ", %ux%u, %s). %s",
-          GST_FOURCC_ARGS (self->plane.fourcc), self->plane.width,
-          self->plane.height, linear ? "linear" : "tiled",
-          linear ? "Add videoconvert, or a DMABuf importer such as "
-          "vapostproc or glupload." : "A tiled framebuffer needs a DMABuf "
-          "importer: add vapostproc (or glupload ! gldownload) in front."),
-      ("offered %s", offered_str));
+  if (!gst_vfio_caps_has_system_memory (offered)
+      || !gst_vfio_caps_peer_accepts_anything (GST_BASE_SRC_PAD (self)))
+    return FALSE;
+  return self->plane.type == GST_VFIO_PLANE_TYPE_REGION
+      || gst_vfio_gfx_src_dmabufs_are_mappable (self);
 }
 
 static void
 configure_from_caps (GstVfioGfxSrc * self, GstCaps * caps)
 {
-  GstStructure *s = gst_caps_get_structure (caps, 0);
-  gint fps_n = DEFAULT_FPS_N, fps_d = DEFAULT_FPS_D;
+  GstClockTime old_period = self->period;
 
-  self->dmabuf_caps = gst_caps_features_contains (gst_caps_get_features (caps,
-          0), GST_CAPS_FEATURE_MEMORY_DMABUF);
+  self->dmabuf_caps = gst_vfio_caps_is_dmabuf (caps);
   if (self->dmabuf_caps) {
     GstVideoInfoDmaDrm drm_info;
     gst_vfio_plane_to_dma_drm_info (&self->plane, &drm_info);
@@ -457,28 +173,14 @@ configure_from_caps (GstVfioGfxSrc * self, GstCaps * caps)
     gst_vfio_plane_to_video_info (&self->plane, &self->vinfo);
   }
 
-  gst_structure_get_fraction (s, "framerate", &fps_n, &fps_d);
-  self->vinfo.fps_n = fps_n;
-  self->vinfo.fps_d = fps_d;
-  self->frame_duration = gst_util_uint64_scale_int (GST_SECOND, fps_d, fps_n);
-}
-
-static GstCaps *
-choose_caps (GstVfioGfxSrc * self, GstCaps * offered)
-{
-  GstCaps *caps;
-
-  caps = gst_pad_peer_query_caps (GST_BASE_SRC_PAD (self), offered);
-  if (gst_caps_is_empty (caps)) {
-    gst_caps_unref (caps);
-    return NULL;
-  }
-
-  caps = gst_caps_truncate (caps);
-  caps = gst_caps_make_writable (caps);
-  gst_structure_fixate_field_nearest_fraction (gst_caps_get_structure (caps,
-          0), "framerate", DEFAULT_FPS_N, DEFAULT_FPS_D);
-  return gst_caps_fixate (caps);
+  self->period = gst_vfio_caps_get_period (caps, &self->variable_rate);
+  self->frame_duration = self->variable_rate ? GST_CLOCK_TIME_NONE :
+      self->period;
+  /* The pipeline's latency was computed with the old rate. */
+  if (gst_pad_has_current_caps (GST_BASE_SRC_PAD (self))
+      && self->period != old_period)
+    gst_element_post_message (GST_ELEMENT (self),
+        gst_message_new_latency (GST_OBJECT (self)));
 }
 
 static gboolean
@@ -492,152 +194,50 @@ gst_vfio_gfx_src_negotiate (GstBaseSrc * bsrc)
   if (gst_vfio_guest_mode_negotiate (&self->guest_mode,
           GST_BASE_SRC_PAD (bsrc)))
     self->have_plane = FALSE;
-  if (!self->have_plane && !wait_for_plane (self))
-    return FALSE;
+  /* create() negotiates once the guest shows a plane. */
+  if (!self->have_plane)
+    return TRUE;
 
-  offered = plane_caps_with_rate (&self->plane);
+  offered = gst_vfio_caps_offer (&self->plane,
+      self->streaming_mode == GST_VFIO_GFX_SRC_CAPTURE_ON_CHANGE);
   if (offered)
-    caps = choose_caps (self, offered);
+    caps = gst_vfio_caps_choose (GST_BASE_SRC_PAD (self), offered,
+        prefer_system_memory (self, offered));
   if (!caps) {
-    post_not_negotiated (self, offered ? offered : gst_caps_new_empty ());
+    gst_vfio_src_post_not_negotiated (GST_ELEMENT (self), &self->plane,
+        offered);
     return FALSE;
   }
 
   GST_INFO_OBJECT (self, "caps %" GST_PTR_FORMAT, caps);
   configure_from_caps (self, caps);
-  gst_vfio_ticker_restart (&self->ticker, self->frame_duration);
+  gst_vfio_ticker_restart (&self->ticker, self->period);
   return gst_base_src_set_caps (bsrc, caps);
 }
 
-/* A new layout mid-stream: new caps without restarting the pipeline. */
 static gboolean
-renegotiate (GstVfioGfxSrc * self, const GstVfioPlane * plane)
+gst_vfio_gfx_src_decide_allocation (GstBaseSrc * bsrc, GstQuery * query)
 {
-  GST_INFO_OBJECT (self, "mode change to %" GST_FOURCC_FORMAT " %ux%u "
-      "stride %u", GST_FOURCC_ARGS (plane->fourcc), plane->width,
-      plane->height, plane->stride);
+  GstVfioGfxSrc *self = GST_VFIO_GFX_SRC (bsrc);
+  GstCaps *caps = NULL;
 
-  self->plane = *plane;
-  gst_clear_mini_object ((GstMiniObject **) & self->region_memory);
-  STATS_ADD (self, renegotiations, 1);
-  return gst_base_src_negotiate (GST_BASE_SRC (self));
-}
+  /* Before the first plane GstBaseSrc asks without caps. */
+  gst_query_parse_allocation (query, &caps, NULL);
+  self->copy_frames = caps && !self->dmabuf_caps
+      && gst_vfio_copy_is_needed (query, &self->vinfo);
+  if (!gst_vfio_copy_decide_allocation (query, &self->vinfo,
+          self->copy_frames))
+    goto pool_failed;
+  return TRUE;
 
-/* ---- capture ---- */
-
-static GstBuffer *
-wrap_memory (GstVfioGfxSrc * self, GstMemory * memory, GstClockTime pts)
-{
-  GstBuffer *buffer = gst_buffer_new ();
-  gsize offset[GST_VIDEO_MAX_PLANES] = { 0, };
-  gint stride[GST_VIDEO_MAX_PLANES] = { (gint) self->plane.stride, };
-
-  gst_buffer_append_memory (buffer, memory);
-  gst_buffer_add_video_meta_full (buffer, GST_VIDEO_FRAME_FLAG_NONE,
-      GST_VIDEO_INFO_FORMAT (&self->vinfo), self->plane.width,
-      self->plane.height, 1, offset, stride);
-
-  GST_BUFFER_PTS (buffer) = pts;
-  GST_BUFFER_DURATION (buffer) = self->frame_duration;
-  return buffer;
-}
-
-static GstFlowReturn
-wait_for_tick (GstVfioGfxSrc * self, GstClockTime * running_time)
-{
-  GstClock *clock;
-  GstClockTime base_time;
-  GstFlowReturn ret;
-
-  /* One lock for both, without the type checks of the getters. */
-  GST_OBJECT_LOCK (self);
-  clock = GST_ELEMENT_CLOCK (self);
-  if (clock)
-    gst_object_ref (clock);
-  base_time = GST_ELEMENT_CAST (self)->base_time;
-  GST_OBJECT_UNLOCK (self);
-
-  /* Without a pipeline clock, pace on the system clock. */
-  if (!clock) {
-    clock = gst_system_clock_obtain ();
-    base_time = 0;
+  /* ERRORS */
+pool_failed:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("Could not set up buffers to copy the guest framebuffer into."),
+        ("configuring a video buffer pool failed"));
+    return FALSE;
   }
-  ret = gst_vfio_ticker_wait (&self->ticker, clock, base_time, running_time);
-  gst_object_unref (clock);
-  return ret;
-}
-
-/* Keeps the stream going while the display is off. */
-static void
-push_gap (GstVfioGfxSrc * self, GstClockTime running_time)
-{
-  gst_pad_push_event (GST_BASE_SRC_PAD (self),
-      gst_event_new_gap (running_time, self->frame_duration));
-}
-
-static gboolean
-is_duplicate (GstVfioGfxSrc * self, const GstVfioPlane * plane)
-{
-  return self->streaming_mode == GST_VFIO_GFX_SRC_CAPTURE_ON_CHANGE
-      && self->pushed_any
-      && plane->type == GST_VFIO_PLANE_TYPE_DMABUF && plane->id == self->last_id;
-}
-
-/* One tick: a buffer, nothing (*buffer NULL), or an error. */
-static GstFlowReturn
-capture_tick (GstVfioGfxSrc * self, GstClockTime running_time,
-    GstBuffer ** buffer)
-{
-  PlaneResult res;
-  GstVfioPlane plane;
-  GstMemory *memory;
-  gboolean changed;
-
-  *buffer = NULL;
-  res = query_plane (self, &plane);
-  if (res == PLANE_ERROR)
-    return GST_FLOW_ERROR;
-  if (res == PLANE_END)
-    return GST_FLOW_EOS;
-  if (res == PLANE_NONE)
-    push_gap (self, running_time);
-  if (res != PLANE_OK)
-    return GST_FLOW_OK;
-
-  changed = !gst_vfio_plane_same_layout (&plane, &self->plane);
-  if (changed && !renegotiate (self, &plane))
-    return GST_FLOW_NOT_NEGOTIATED;
-  if (!changed && is_duplicate (self, &plane))
-    return GST_FLOW_OK;
-
-  memory = get_memory (self, &plane, &res);
-  if (!memory)
-    return res == PLANE_ERROR ? GST_FLOW_ERROR : GST_FLOW_OK;
-
-  self->plane = plane;
-  self->last_id = plane.id;
-  self->pushed_any = TRUE;
-  *buffer = wrap_memory (self, memory, running_time);
-  STATS_ADD (self, frames, 1);
-  return GST_FLOW_OK;
-}
-
-static GstFlowReturn
-gst_vfio_gfx_src_create (GstPushSrc * psrc, GstBuffer ** buffer)
-{
-  GstVfioGfxSrc *self = GST_VFIO_GFX_SRC (psrc);
-  GstClockTime running_time;
-  GstFlowReturn ret;
-
-  do {
-    ret = wait_for_tick (self, &running_time);
-    if (ret == GST_FLOW_OK)
-      ret = gst_vfio_src_check_device_end (GST_ELEMENT (self), self->device);
-    if (ret == GST_FLOW_OK)
-      ret = capture_tick (self, running_time, buffer);
-  } while (ret == GST_FLOW_OK && !*buffer);
-
-  return ret;
 }
 
 /* ---- GstBaseSrc ---- */
@@ -670,7 +270,12 @@ reset_streaming_state (GstVfioGfxSrc * self)
   self->pushed_any = FALSE;
   self->signal_present = -1;
   self->last_reject_warning = 0;
-  self->frame_duration = GST_SECOND / DEFAULT_FPS_N;
+  self->period = self->frame_duration = DEFAULT_PERIOD;
+  self->variable_rate = FALSE;
+  self->dmabuf_mappable = -1;
+  self->copy_frames = FALSE;
+  self->copy_announced = FALSE;
+  self->segment_pushed = FALSE;
 }
 
 static gboolean
@@ -704,7 +309,7 @@ open_and_probe (GstVfioGfxSrc * self)
   self->device = open_device (self, &error);
   if (!self->device
       || !gst_vfio_device_probe_planes (self->device, &error)) {
-    post_vfio_error (self, error);
+    gst_vfio_src_post_error (GST_ELEMENT (self), error);
     gst_clear_object (&self->device);
     return FALSE;
   }
@@ -764,9 +369,8 @@ gst_vfio_gfx_src_query (GstBaseSrc * bsrc, GstQuery * query)
   GstVfioGfxSrc *self = GST_VFIO_GFX_SRC (bsrc);
 
   if (GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
-    /* A frame is at most one tick old when it leaves. */
-    gst_query_set_latency (query, TRUE, self->frame_duration,
-        self->frame_duration);
+    /* A frame is at most one tick (one poll period) old when it leaves. */
+    gst_query_set_latency (query, TRUE, self->period, self->period);
     return TRUE;
   }
   return GST_BASE_SRC_CLASS (parent_class)->query (bsrc, query);
@@ -902,7 +506,8 @@ gst_vfio_gfx_src_init (GstVfioGfxSrc * self)
   self->capture_mode = DEFAULT_CAPTURE_MODE;
   self->max_framebuffers = DEFAULT_MAX_FRAMEBUFFERS;
   self->signal_present = -1;
-  self->frame_duration = GST_SECOND / DEFAULT_FPS_N;
+  self->period = self->frame_duration = DEFAULT_PERIOD;
+  self->dmabuf_mappable = -1;
   gst_vfio_ticker_init (&self->ticker);
   gst_vfio_guest_mode_init (&self->guest_mode, GST_ELEMENT (self));
 
@@ -943,8 +548,10 @@ install_properties (GObjectClass * gobject_class)
    * GstVfioGfxSrc:capture-mode:
    *
    * every-tick pushes a frame at every tick of the negotiated framerate;
-   * on-change polls at that rate but pushes only when the guest shows
-   * another framebuffer or mode: the guest's own frame rate, no duplicates.
+   * on-change polls at max-framerate but pushes only when the guest shows
+   * another framebuffer or mode, or shows one again after the display was
+   * off: the guest's own frame rate, no duplicates, variable-rate caps
+   * (framerate=0/1).
    */
   properties[PROP_CAPTURE_MODE] = g_param_spec_enum ("capture-mode",
       "Capture mode", "When to push frames",
@@ -1060,6 +667,8 @@ gst_vfio_gfx_src_class_init (GstVfioGfxSrcClass * klass)
   basesrc_class->start = GST_DEBUG_FUNCPTR (gst_vfio_gfx_src_start);
   basesrc_class->stop = GST_DEBUG_FUNCPTR (gst_vfio_gfx_src_stop);
   basesrc_class->negotiate = GST_DEBUG_FUNCPTR (gst_vfio_gfx_src_negotiate);
+  basesrc_class->decide_allocation =
+      GST_DEBUG_FUNCPTR (gst_vfio_gfx_src_decide_allocation);
   basesrc_class->unlock = GST_DEBUG_FUNCPTR (gst_vfio_gfx_src_unlock);
   basesrc_class->unlock_stop =
       GST_DEBUG_FUNCPTR (gst_vfio_gfx_src_unlock_stop);

@@ -17,12 +17,16 @@
  *   signal present=BOOL     the element's vfiogfxsrc-signal message, in
  *                           streaming order with the runs (it ends a run)
  *   progress ...            with --progress, once a second
- *   error: TEXT / debug: TEXT / warning: TEXT
+ *   error: TEXT / debug: TEXT / warning: TEXT / info: TEXT
  *   stats ...               the element's stats property at the end
  *   done: N frames in S s (F fps) [until EOS]: S from the first frame
  *
  * Options:
- *   --check        check each buffer at "sink" against the test pattern
+ *   --check        check each buffer at "sink" against the test pattern,
+ *                  in the layout its caps imply (as a sink without
+ *                  GstVideoMeta support reads it), or with --meta or DMA_DRM
+ *                  caps in the layout its GstVideoMeta says
+ *   --meta         "sink" answers allocation queries with GstVideoMeta
  *   --progress     a progress line every second (frames, fps; buffers out
  *                  of the element named "enc" when there is one)
  *   --duration S   send EOS after S seconds
@@ -55,6 +59,7 @@ typedef struct
   GMutex lock;                  /* the run and the counters */
   GstVideoInfo vinfo;
   gboolean have_vinfo;
+  gboolean dma_drm;
   gchar *run;                   /* "WxH STATE" of the current run */
   guint64 run_buffers;
   gint frames;                  /* out of vfiogfxsrc, atomic */
@@ -71,6 +76,7 @@ typedef struct
   GMainLoop *loop;
   Counters c;
   gboolean check;
+  gboolean meta;
   gboolean progress;
   gboolean have_enc;
   gboolean eos_sent;
@@ -138,7 +144,7 @@ describe_buffer (App * app, GstBuffer * buffer)
 
   if (!app->check)
     return g_strdup_printf ("%ux%u unchecked", width, height);
-  if (meta) {
+  if (meta && (app->meta || app->c.dma_drm)) {
     offset = meta->offset[0];
     stride = meta->stride[0];
   }
@@ -175,7 +181,8 @@ set_caps (App * app, GstCaps * caps)
   say ("caps %s", text);
   g_free (text);
   /* DMA_DRM caps describe a linear BGRx plane as drm-format=XR24. */
-  if (gst_video_is_dma_drm_caps (caps))
+  app->c.dma_drm = gst_video_is_dma_drm_caps (caps);
+  if (app->c.dma_drm)
     app->c.have_vinfo = gst_video_info_dma_drm_from_caps (&drm, caps)
         && gst_video_info_dma_drm_to_video_info (&drm, &app->c.vinfo);
   else
@@ -300,6 +307,10 @@ bus_watch (GstBus * bus, GstMessage * message, gpointer user_data)
     case GST_MESSAGE_WARNING:
       gst_message_parse_warning (message, &error, &debug);
       print_gerror ("warning", error, debug);
+      break;
+    case GST_MESSAGE_INFO:
+      gst_message_parse_info (message, &error, &debug);
+      print_gerror ("info", error, debug);
       break;
     case GST_MESSAGE_EOS:
       g_main_loop_quit (app->loop);
@@ -451,6 +462,19 @@ add_hold (App * app)
   return TRUE;
 }
 
+/* --meta: a sink that reads GstVideoMeta says so (fakesink itself does
+ * not answer allocation queries). */
+static GstPadProbeReturn
+meta_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  GstQuery *query = GST_PAD_PROBE_INFO_QUERY (info);
+
+  if (GST_QUERY_TYPE (query) != GST_QUERY_ALLOCATION)
+    return GST_PAD_PROBE_OK;
+  gst_query_add_allocation_meta (query, GST_VIDEO_META_API_TYPE, NULL);
+  return GST_PAD_PROBE_HANDLED;
+}
+
 static void
 add_probes (App * app)
 {
@@ -477,6 +501,9 @@ add_probes (App * app)
     pad = gst_element_get_static_pad (sink, "sink");
     gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER |
         GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, sink_probe, app, NULL);
+    if (app->meta)
+      gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM |
+          GST_PAD_PROBE_TYPE_PUSH, meta_probe, NULL, NULL);
     gst_object_unref (pad);
     gst_object_unref (sink);
   }
@@ -518,6 +545,8 @@ main (int argc, char **argv)
   GOptionEntry entries[] = {
     {"check", 0, 0, G_OPTION_ARG_NONE, &app.check,
         "Check buffers at 'sink' against the test pattern", NULL},
+    {"meta", 0, 0, G_OPTION_ARG_NONE, &app.meta,
+        "'sink' reads GstVideoMeta", NULL},
     {"progress", 0, 0, G_OPTION_ARG_NONE, &app.progress,
         "A progress line every second", NULL},
     {"duration", 0, 0, G_OPTION_ARG_DOUBLE, &duration,

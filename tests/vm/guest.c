@@ -19,6 +19,8 @@
  *
  * A script is commands separated by ';' or newlines:
  *   mode W H          set W x H at 32 bpp and enable the display (mbochs)
+ *   vmode W H VW N    set W x H with lines VW pixels apart (a padded stride
+ *                     when VW > W) and frame N in it before enabling
  *   draw N            draw frame N into the shown buffer
  *   flip N            draw frame N into the other buffer, then pan to it
  *                     (mbochs: the plane gets a second dma-buf id)
@@ -1077,6 +1079,66 @@ follow_edid_command (Guest * g, Command * c, bool dry)
     follow_edid (g, frame, seconds);
 }
 
+/* The first buffer of a new mode whose @size bytes do not overlap the
+ * buffer shown now: a capture still reading that one sees whole frames. */
+static unsigned
+free_buffer (Guest * g, size_t size)
+{
+  size_t shown = (size_t) g->stride * g->height;
+  size_t start = g->front * shown, end = start + shown;
+  unsigned k;
+
+  for (k = 0; (k + 1) * size <= g->fb_len; k++)
+    if (g->width == 0 || (k + 1) * size <= start || k * size >= end)
+      return k;
+  fail ("no room for a %zu-byte buffer beside the one shown", size);
+  return 0;
+}
+
+/* vmode W H VIRT_WIDTH FRAME: a mode whose lines are VIRT_WIDTH pixels
+ * apart (mbochs' stride is VIRT_WIDTH * 4: a padded stride when it exceeds
+ * W, as real GPUs pitch their scan-out), showing FRAME from its first
+ * scan-out, which is drawn before the display is enabled again and apart
+ * from the buffer shown before: no frame is ever shown or read torn. */
+static void
+vmode_command (Guest * g, Command * c, bool dry)
+{
+  uint32_t w, h, vw, frame;
+  unsigned k;
+
+  if (c->argc != 5)
+    fail ("'vmode' takes 4 arguments: W H VIRT_WIDTH FRAME");
+  w = parse_uint (c->argv[1], 0);
+  h = parse_uint (c->argv[2], 0);
+  vw = parse_uint (c->argv[3], 0);
+  frame = parse_uint (c->argv[4], 0);
+  if (w < 64 || h < 64 || vw < w || vw > 0xffff || h > 0x7fff)
+    fail ("vmode %u %u %u: not a mode", w, h, vw);
+  if (dry)
+    return;
+  if (g->kind == KIND_MDPY)
+    fail ("mdpy has a fixed mode");
+  k = free_buffer (g, (size_t) vw * 4 * h);
+
+  vbe_write (g, VBE_ENABLE, 0);
+  vbe_write (g, VBE_BPP, 32);
+  vbe_write (g, VBE_XRES, w);
+  vbe_write (g, VBE_YRES, h);
+  vbe_write (g, VBE_BANK, 0);
+  vbe_write (g, VBE_VIRT_WIDTH, vw);
+  vbe_write (g, VBE_VIRT_HEIGHT, (k + 2) * h);
+  vbe_write (g, VBE_X_OFFSET, 0);
+  vbe_write (g, VBE_Y_OFFSET, k * h);
+  g->width = w;
+  g->height = h;
+  g->stride = vw * 4;
+  g->front = k;
+  render (g, buffer (g, k), frame, false);
+  vbe_write (g, VBE_ENABLE, VBE_ENABLED | VBE_LFB_ENABLED);
+  event ("mode %ux%u stride=%u frame=%u buffer=%u", w, h, g->stride, frame,
+      k);
+}
+
 /* Runs one command, or with dry only checks its arguments. */
 static void
 execute (Guest * g, Command * c, bool dry)
@@ -1120,6 +1182,8 @@ execute (Guest * g, Command * c, bool dry)
     ARGS (0, 0);
     if (!dry)
       set_enabled (g, op[0] == 'u');
+  } else if (!strcmp (op, "vmode")) {
+    vmode_command (g, c, dry);
   } else if (!strcmp (op, "animate")) {
     ARGS (3, 5);
     animate (g, c, dry);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gst/allocators/allocators.h>
+#include <gst/base/gstbasesrc.h>
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 #include <gst/video/video.h>
@@ -775,6 +776,319 @@ GST_START_TEST (test_no_fd_leak_over_10000_frames)
 
 GST_END_TEST;
 
+/* No error on the bus within @ms milliseconds. */
+static void
+assert_no_error_for (GstBus * bus, guint ms)
+{
+  GstMessage *msg = gst_bus_timed_pop_filtered (bus, ms * GST_MSECOND,
+      GST_MESSAGE_ERROR);
+
+  if (msg) {
+    GError *error = NULL;
+    gst_message_parse_error (msg, &error, NULL);
+    fail ("error: %s", error->message);
+  }
+}
+
+/* PLAYING -> PAUSED -> PLAYING while the guest has not shown anything yet:
+ * the wait for the display is interrupted, not failed. */
+GST_START_TEST (test_pause_while_waiting_for_display)
+{
+  GstHarness *h;
+  GstBus *bus;
+
+  vfio_emu_set_blank (dev, TRUE);
+  h = harness_new (FAST_DMABUF, NULL);
+  bus = attach_bus (h->element);
+  gst_harness_play (h);
+  fail_if (signal_present (bus));
+
+  for (gint i = 0; i < 3; i++) {
+    gst_element_set_state (h->element, GST_STATE_PAUSED);
+    g_usleep (20 * 1000);
+    gst_element_set_state (h->element, GST_STATE_PLAYING);
+    g_usleep (20 * 1000);
+  }
+  assert_no_error_for (bus, 200);
+
+  vfio_emu_set_blank (dev, FALSE);
+  gst_buffer_unref (gst_harness_pull (h));
+  assert_no_error_for (bus, 0);
+  gst_harness_teardown (h);
+  release_bus (bus);
+}
+
+GST_END_TEST;
+
+/* gst-launch-1.0 -e and Ctrl-C during guest boot: EOS, not an error. */
+GST_START_TEST (test_eos_while_waiting_for_display)
+{
+  GstHarness *h;
+  GstBus *bus;
+  gboolean eos = FALSE;
+
+  vfio_emu_set_blank (dev, TRUE);
+  h = harness_new (FAST_DMABUF, NULL);
+  bus = attach_bus (h->element);
+  gst_harness_play (h);
+  fail_if (signal_present (bus));
+
+  fail_unless (gst_element_send_event (h->element, gst_event_new_eos ()));
+  for (gint i = 0; i < 10 && !eos; i++) {
+    GstEvent *event = gst_harness_pull_event (h);
+    fail_unless (event != NULL, "no EOS");
+    eos = GST_EVENT_TYPE (event) == GST_EVENT_EOS;
+    gst_event_unref (event);
+  }
+  assert_no_error_for (bus, 100);
+  gst_harness_teardown (h);
+  release_bus (bus);
+}
+
+GST_END_TEST;
+
+static GstPadProbeReturn
+blank_on_caps (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) == GST_EVENT_CAPS)
+    vfio_emu_set_blank (dev, TRUE);
+  return GST_PAD_PROBE_OK;
+}
+
+/* The display goes off between negotiation and the first buffer: the GAP
+ * comes after a segment, as every event that needs one. */
+GST_START_TEST (test_segment_before_first_gap)
+{
+  GstHarness *h = harness_new (FAST_DMABUF, NULL);
+  GstPad *srcpad = gst_element_get_static_pad (h->element, "src");
+  gboolean segment = FALSE, gap = FALSE;
+
+  gst_pad_add_probe (srcpad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+      blank_on_caps, NULL, NULL);
+  gst_object_unref (srcpad);
+  gst_harness_play (h);
+
+  for (gint i = 0; i < 100 && !gap; i++) {
+    GstEvent *event = gst_harness_pull_event (h);
+    fail_unless (event != NULL);
+    if (GST_EVENT_TYPE (event) == GST_EVENT_SEGMENT)
+      segment = TRUE;
+    if (GST_EVENT_TYPE (event) == GST_EVENT_GAP) {
+      gap = TRUE;
+      fail_unless (segment, "a GAP before the first SEGMENT");
+    }
+    gst_event_unref (event);
+  }
+  fail_unless (gap, "no GAP");
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+static GstHarness *
+harness_any_peer (void)
+{
+  GstHarness *h = gst_harness_new_with_padnames ("vfiogfxsrc", NULL, "src");
+
+  g_object_set (h->element, "device", UUID, NULL);
+  gst_harness_use_systemclock (h);
+  return h;
+}
+
+/* fakesink, a plain appsink: linear planes whose dma-bufs the CPU can map
+ * come as system memory, still zero copy. */
+GST_START_TEST (test_any_peer_gets_system_memory)
+{
+  GstHarness *h = harness_any_peer ();
+  GstBuffer *buf;
+  g_autofree gchar *caps = NULL;
+
+  gst_harness_play (h);
+  buf = gst_harness_pull (h);
+  caps = current_caps_string (h);
+  fail_unless (strstr (caps, "memory:DMABuf") == NULL, "%s", caps);
+  fail_unless (strstr (caps, "format=(string)BGRx") != NULL, "%s", caps);
+  fail_unless (gst_is_dmabuf_memory (gst_buffer_peek_memory (buf, 0)));
+  fail_unless_equals_int (pixel_of (buf, 9, 4),
+      vfio_emu_pixel (vfio_emu_current_id (dev), 9, 4));
+  fail_unless_equals_uint64 (stat_of (h->element, "bytes-copied"), 0);
+  fail_unless_equals_uint64 (stat_of (h->element, "exports"), 1);
+  gst_buffer_unref (buf);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* Stock mbochs, GVT-g: their dma-bufs cannot be mapped, so a peer that
+ * accepts anything gets DMA_DRM rather than an error. */
+GST_START_TEST (test_any_peer_unmappable_gets_dmabuf)
+{
+  GstHarness *h;
+  GstBus *bus;
+  GstBuffer *buf;
+
+  vfio_emu_set_dmabuf_mmap_fails (dev, TRUE);
+  h = harness_any_peer ();
+  bus = attach_bus (h->element);
+  gst_harness_play (h);
+  buf = gst_harness_pull (h);
+  fail_unless_equals_string (current_drm_format (h), "XR24");
+  fail_unless_equals_uint64 (stat_of (h->element, "exports"), 1);
+  assert_no_error_for (bus, 0);
+  gst_buffer_unref (buf);
+  gst_harness_teardown (h);
+  release_bus (bus);
+}
+
+GST_END_TEST;
+
+/* Region planes (mdpy, NVIDIA) are always mappable. */
+GST_START_TEST (test_any_peer_region_gets_system_memory)
+{
+  GstHarness *h;
+  GstBuffer *buf;
+  g_autofree gchar *caps = NULL;
+
+  vfio_emu_reset ();
+  dev = vfio_emu_add_mdev (UUID, GROUP, VFIO_EMU_REGION);
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 640,
+      480, 0);
+  h = harness_any_peer ();
+  gst_harness_play (h);
+  buf = gst_harness_pull (h);
+  caps = current_caps_string (h);
+  fail_unless (strstr (caps, "format=(string)BGRx") != NULL, "%s", caps);
+  gst_buffer_unref (buf);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* A peer that names memory:DMABuf gets it, even if it takes both. */
+GST_START_TEST (test_dmabuf_peer_gets_dmabuf)
+{
+  GstHarness *h = harness_new ("video/x-raw(memory:DMABuf); video/x-raw",
+      NULL);
+  g_autofree gchar *caps = NULL;
+
+  gst_harness_play (h);
+  gst_buffer_unref (gst_harness_pull (h));
+  caps = current_caps_string (h);
+  fail_unless (strstr (caps, "memory:DMABuf") != NULL, "%s", caps);
+  fail_unless (strstr (caps, "colorimetry=(string)sRGB") != NULL, "%s",
+      caps);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* Answers allocation queries with a pool entry, as many sinks do. */
+static GstPadProbeReturn
+propose_pool (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  GstQuery *query = GST_PAD_PROBE_INFO_QUERY (info);
+
+  if (GST_QUERY_TYPE (query) == GST_QUERY_ALLOCATION)
+    gst_query_add_allocation_pool (query, NULL, 640 * 480 * 4, 2, 0);
+  return GST_PAD_PROBE_OK;
+}
+
+/* Zero copy activates no pool, even one downstream proposes. */
+GST_START_TEST (test_no_pool_when_zero_copy)
+{
+  GstHarness *h = harness_new (FAST_BGRX, NULL);
+  GstBufferPool *pool;
+
+  gst_pad_add_probe (h->sinkpad, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM |
+      GST_PAD_PROBE_TYPE_PULL, propose_pool, NULL, NULL);
+  gst_harness_play (h);
+  gst_buffer_unref (gst_harness_pull (h));
+  pool = gst_base_src_get_buffer_pool (GST_BASE_SRC (h->element));
+  fail_unless (pool == NULL, "an unused pool %" GST_PTR_FORMAT, pool);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+static GstClockTime
+query_min_latency (GstHarness * h)
+{
+  GstQuery *query = gst_query_new_latency ();
+  GstClockTime min = GST_CLOCK_TIME_NONE;
+  gboolean live = FALSE;
+
+  fail_unless (gst_pad_peer_query (h->sinkpad, query));
+  gst_query_parse_latency (query, &live, &min, NULL);
+  fail_unless (live);
+  gst_query_unref (query);
+  return min;
+}
+
+/* on-change is variable-rate: framerate=0/1 with the poll rate as
+ * max-framerate, no claimed durations, the poll period as latency; what
+ * the guest shows again after the display was off is pushed again. */
+GST_START_TEST (test_on_change_is_variable_rate)
+{
+  GstHarness *h = harness_new ("video/x-raw(memory:DMABuf), "
+      "max-framerate=1000/1", "on-change");
+  GstBus *bus = attach_bus (h->element);
+  GstBuffer *buf;
+  g_autofree gchar *caps = NULL;
+
+  gst_harness_play (h);
+  buf = gst_harness_pull (h);
+  caps = current_caps_string (h);
+  fail_unless (strstr (caps, "framerate=(fraction)0/1") != NULL, "%s", caps);
+  fail_unless (strstr (caps, "max-framerate=(fraction)1000/1") != NULL,
+      "%s", caps);
+  fail_if (GST_BUFFER_DURATION_IS_VALID (buf));
+  fail_unless_equals_uint64 (query_min_latency (h), GST_MSECOND);
+  gst_buffer_unref (buf);
+  fail_unless (signal_present (bus));
+
+  vfio_emu_set_blank (dev, TRUE);
+  fail_if (signal_present (bus));
+  vfio_emu_set_blank (dev, FALSE);
+  fail_unless (signal_present (bus));
+  for (gint i = 0; i < 1000; i++) {
+    if (gst_harness_buffers_in_queue (h) > 0)
+      break;
+    g_usleep (1000);
+  }
+  buf = gst_harness_try_pull (h);
+  fail_unless (buf != NULL, "the frame shown again was not pushed");
+  gst_buffer_unref (buf);
+  gst_harness_teardown (h);
+  release_bus (bus);
+}
+
+GST_END_TEST;
+
+/* A peer asking for another rate: new caps, new latency, and a message
+ * that says so. */
+GST_START_TEST (test_rate_change_posts_latency)
+{
+  GstHarness *h = harness_new (FAST_DMABUF, NULL);
+  GstBus *bus = attach_bus (h->element);
+  GstMessage *msg;
+
+  gst_harness_play (h);
+  gst_buffer_unref (gst_harness_pull (h));
+  fail_unless_equals_uint64 (query_min_latency (h), GST_MSECOND);
+
+  gst_harness_set_sink_caps_str (h,
+      "video/x-raw(memory:DMABuf), framerate=500/1");
+  msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
+      GST_MESSAGE_LATENCY);
+  fail_unless (msg != NULL, "no latency message");
+  gst_message_unref (msg);
+  fail_unless_equals_uint64 (query_min_latency (h), 2 * GST_MSECOND);
+  gst_harness_teardown (h);
+  release_bus (bus);
+}
+
+GST_END_TEST;
+
 static Suite *
 vfiogfxsrc_suite (void)
 {
@@ -806,6 +1120,16 @@ vfiogfxsrc_suite (void)
   tcase_add_test (tc, test_tiled_refuses_sysmem);
   tcase_add_test (tc, test_rejected_plane_skipped);
   tcase_add_test (tc, test_no_fd_leak_over_10000_frames);
+  tcase_add_test (tc, test_pause_while_waiting_for_display);
+  tcase_add_test (tc, test_eos_while_waiting_for_display);
+  tcase_add_test (tc, test_segment_before_first_gap);
+  tcase_add_test (tc, test_any_peer_gets_system_memory);
+  tcase_add_test (tc, test_any_peer_unmappable_gets_dmabuf);
+  tcase_add_test (tc, test_any_peer_region_gets_system_memory);
+  tcase_add_test (tc, test_dmabuf_peer_gets_dmabuf);
+  tcase_add_test (tc, test_no_pool_when_zero_copy);
+  tcase_add_test (tc, test_on_change_is_variable_rate);
+  tcase_add_test (tc, test_rate_change_posts_latency);
   return s;
 }
 
