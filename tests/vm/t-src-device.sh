@@ -4,8 +4,9 @@
 # (run by run-vm with an mbochs_rw mdev).
 #  1. device=UUID, when nobody holds the device: frames flow
 #  2. device=/sys/bus/mdev/devices/UUID: the same
-#  3. device=UUID while the guest program (the VMM) holds it: the "busy"
-#     error, which tells to use device-fd
+#  3. device=UUID borrow=false while the guest program (the VMM) holds it:
+#     the "busy" error, which tells to borrow or use device-fd (borrowing
+#     itself: vm-src-borrow)
 #  4. removing the mdev through sysfs while streaming: the removal blocks
 #     (the samples send no request IRQ), the stream goes on, nothing hangs;
 #     once the pipeline stops the removal completes; no kernel warning
@@ -33,13 +34,13 @@ run_logged $log timeout 60 "$CAPTURE" \
   fail "the pipeline failed"
 expect $log '^capture: run 640x480 unchecked buffers=5$' "5 frames"
 
-step "device=UUID while the VMM holds the device"
+step "device=UUID borrow=false while the VMM holds the device"
 rc=0
 run_logged $log "$GUEST" --device "$uuid" run -- timeout 60 "$CAPTURE" \
-  "vfiogfxsrc device=$uuid ! fakesink name=sink" || rc=$?
+  "vfiogfxsrc device=$uuid borrow=false ! fakesink name=sink" || rc=$?
 [ $rc -eq 1 ] || fail "capture ended with status $rc, not an error"
 expect $log \
-  '^capture: error: Could not open /dev/vfio/[0-9]+: it is already open.*device-fd' \
+  '^capture: error: Could not open /dev/vfio/[0-9]+: it is already open.*borrow.*device-fd' \
   "the busy error"
 
 step "removing the mdev while streaming"

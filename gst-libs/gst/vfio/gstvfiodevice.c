@@ -146,8 +146,9 @@ set_open_error (GError ** error, const gchar * node, gint err)
       g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_BUSY,
           "Could not open %s: it is already open, most likely by the VM "
           "that uses this mdev. A VFIO group can be open in one process "
-          "only: have the VMM hand over its device fd and use device-fd.",
-          node);
+          "only: borrow the VMM's device fd (borrow=true, which needs "
+          "ptrace permission over the VMM) or have the VMM hand it over and "
+          "use device-fd.", node);
       break;
     default:
       g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_FAILED,
