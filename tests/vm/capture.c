@@ -5,8 +5,9 @@
  *
  *   capture [OPTIONS] PIPELINE...
  *
- * PIPELINE is a gst-launch description with one vfiogfxsrc. Lines on stdout,
- * all starting with "capture: ":
+ * PIPELINE is a gst-launch description with one or more vfiogfxsrc (the
+ * first one counts the frames and the rate). Lines on stdout, all starting
+ * with "capture: ":
  *   source-caps CAPS        what vfiogfxsrc negotiated
  *   caps CAPS               what the element named "sink" (if any) receives
  *   run WxH STATE buffers=N consecutive buffers at the sink that look the
@@ -18,7 +19,12 @@
  *                           streaming order with the runs (it ends a run)
  *   progress ...            with --progress, once a second
  *   error: TEXT / debug: TEXT / warning: TEXT / info: TEXT
- *   stats ...               the element's stats property at the end
+ *   stats ...               each vfiogfxsrc's stats property, with its
+ *                           name in element=, at the end and before each
+ *                           restart (the counters start again at 0)
+ *   source NAME frames=N    buffers out of each vfiogfxsrc, at the end
+ *   restart N of M          --cycles: PAUSED, READY, PLAYING again
+ *   pipeline N of M         --runs: the pipeline built again
  *   done: N frames in S s (F fps) [until EOS]: S from the first frame
  *
  * Options:
@@ -39,6 +45,14 @@
  *   --set-on-usr1 PROP=VALUE
  *                  set a property of vfiogfxsrc at SIGUSR1 (guest.c's
  *                  'signal USR1'), printing "capture: set PROP=VALUE"
+ *   --frames K     send EOS once every vfiogfxsrc pushed K buffers since
+ *                  it (re)started
+ *   --cycles N     once every vfiogfxsrc pushed K buffers (--frames, 10 if
+ *                  not given), set the pipeline to PAUSED, READY and
+ *                  PLAYING again; N times, then EOS after K more buffers
+ *   --runs N       run the pipeline N times, each built anew from the
+ *                  description (the same device-fd), until EOS, then set to
+ *                  NULL and freed; needs --frames, --duration or num-buffers
  *
  * SIGINT or SIGTERM sends EOS, a second one quits at once. Exit status: 0
  * after EOS, 1 on an error message or a timeout, 2 on bad usage.
@@ -71,8 +85,16 @@ typedef struct
 
 typedef struct
 {
+  GstElement *element;
+  gint frames;                  /* atomic */
+  gint segment_start;           /* frames at the last (re)start */
+} Source;
+
+typedef struct
+{
   GstElement *pipeline;
-  GstElement *src;
+  GstElement *src;              /* the first of sources */
+  GArray *sources;              /* of Source, every vfiogfxsrc */
   GMainLoop *loop;
   Counters c;
   gboolean check;
@@ -89,6 +111,14 @@ typedef struct
   gint64 eos_time;
   gint eos_frames;
   gint status;
+  gint frames_per_segment;
+  gint cycles;
+  gint cycles_done;
+  gboolean interrupted;
+  guint eos_timeout_id;         /* timeouts of the current pipeline, 0 */
+  guint duration_id;            /* once they are gone */
+  guint progress_id;
+  guint segment_id;
 } App;
 
 static void
@@ -337,6 +367,7 @@ eos_timed_out (gpointer user_data)
   App *app = user_data;
 
   say ("error: no EOS %d s after it was sent", app->eos_timeout);
+  app->eos_timeout_id = 0;
   app->status = 1;
   g_main_loop_quit (app->loop);
   return G_SOURCE_REMOVE;
@@ -357,7 +388,8 @@ send_eos (App * app)
     app->hold_probe = 0;
   }
   gst_element_send_event (app->pipeline, gst_event_new_eos ());
-  g_timeout_add_seconds (app->eos_timeout, eos_timed_out, app);
+  app->eos_timeout_id = g_timeout_add_seconds (app->eos_timeout,
+      eos_timed_out, app);
 }
 
 static gboolean
@@ -365,6 +397,9 @@ on_signal (gpointer user_data)
 {
   App *app = user_data;
 
+  app->interrupted = TRUE;
+  if (!app->pipeline)
+    return G_SOURCE_CONTINUE;
   if (app->eos_sent) {
     say ("error: interrupted again: quitting without EOS");
     app->status = 1;
@@ -374,6 +409,7 @@ on_signal (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* --set-on-usr1: on every vfiogfxsrc of the pipeline. */
 static gboolean
 on_usr1 (gpointer user_data)
 {
@@ -385,14 +421,19 @@ on_usr1 (gpointer user_data)
     return G_SOURCE_CONTINUE;
   }
   say ("set %s=%s", kv[0], kv[1]);
-  gst_util_set_object_arg (G_OBJECT (app->src), kv[0], kv[1]);
+  for (guint i = 0; app->sources && i < app->sources->len; i++)
+    gst_util_set_object_arg (G_OBJECT (g_array_index (app->sources, Source,
+                i).element), kv[0], kv[1]);
   return G_SOURCE_CONTINUE;
 }
 
 static gboolean
 on_duration (gpointer user_data)
 {
-  send_eos (user_data);
+  App *app = user_data;
+
+  app->duration_id = 0;
+  send_eos (app);
   return G_SOURCE_REMOVE;
 }
 
@@ -415,24 +456,29 @@ on_progress (gpointer user_data)
 
 /* ---- set-up ---- */
 
-static GstElement *
-find_source (GstElement * pipeline)
+/* Every vfiogfxsrc, in the order of the description. */
+static void
+find_sources (App * app)
 {
-  GstIterator *it = gst_bin_iterate_recurse (GST_BIN (pipeline));
+  GstIterator *it = gst_bin_iterate_recurse (GST_BIN (app->pipeline));
   GValue item = G_VALUE_INIT;
-  GstElement *found = NULL;
 
-  while (!found && gst_iterator_next (it, &item) == GST_ITERATOR_OK) {
+  while (gst_iterator_next (it, &item) == GST_ITERATOR_OK) {
     GstElement *e = g_value_get_object (&item);
     GstElementFactory *f = gst_element_get_factory (e);
 
-    if (f && !g_strcmp0 (GST_OBJECT_NAME (f), "vfiogfxsrc"))
-      found = gst_object_ref (e);
+    /* The bin iterates its children from the last added. */
+    if (f && !g_strcmp0 (GST_OBJECT_NAME (f), "vfiogfxsrc")) {
+      Source source = {.element = gst_object_ref (e) };
+
+      g_array_prepend_val (app->sources, source);
+    }
     g_value_reset (&item);
   }
   g_value_unset (&item);
   gst_iterator_free (it);
-  return found;
+  if (app->sources->len)
+    app->src = g_array_index (app->sources, Source, 0).element;
 }
 
 static GstPadProbeReturn
@@ -480,8 +526,17 @@ add_probes (App * app)
 {
   GstElement *sink = gst_bin_get_by_name (GST_BIN (app->pipeline), "sink");
   GstElement *enc = gst_bin_get_by_name (GST_BIN (app->pipeline), "enc");
-  GstPad *pad = gst_element_get_static_pad (app->src, "src");
+  GstPad *pad;
 
+  for (guint i = 0; i < app->sources->len; i++) {
+    Source *s = &g_array_index (app->sources, Source, i);
+
+    pad = gst_element_get_static_pad (s->element, "src");
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_probe,
+        &s->frames, NULL);
+    gst_object_unref (pad);
+  }
+  pad = gst_element_get_static_pad (app->src, "src");
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_probe,
       &app->c.frames, NULL);
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
@@ -509,21 +564,40 @@ add_probes (App * app)
   }
 }
 
+/* The stats of every vfiogfxsrc, named. */
 static void
-print_stats (App * app)
+print_source_stats (App * app)
 {
-  GstStructure *stats = NULL;
-  gint64 end = app->eos_sent ? app->eos_time : g_get_monotonic_time ();
-  gint frames = app->eos_sent ? app->eos_frames : app->c.frames;
-  gdouble seconds = 0;
-  gchar *text;
+  for (guint i = 0; i < app->sources->len; i++) {
+    GstElement *e = g_array_index (app->sources, Source, i).element;
+    GstStructure *stats = NULL;
+    gchar *text;
 
-  g_object_get (app->src, "stats", &stats, NULL);
-  if (stats) {
+    g_object_get (e, "stats", &stats, NULL);
+    if (!stats)
+      continue;
+    gst_structure_set (stats, "element", G_TYPE_STRING, GST_OBJECT_NAME (e),
+        NULL);
     text = gst_structure_to_string (stats);
     say ("stats %s", text);
     g_free (text);
     gst_structure_free (stats);
+  }
+}
+
+static void
+print_stats (App * app)
+{
+  gint64 end = app->eos_sent ? app->eos_time : g_get_monotonic_time ();
+  gint frames = app->eos_sent ? app->eos_frames : app->c.frames;
+  gdouble seconds = 0;
+
+  print_source_stats (app);
+  for (guint i = 0; i < app->sources->len; i++) {
+    Source *s = &g_array_index (app->sources, Source, i);
+
+    say ("source %s frames=%d", GST_OBJECT_NAME (s->element),
+        g_atomic_int_get (&s->frames));
   }
   /* The rate of the capture: from the first frame up to EOS, not while
    * the encoder drains. */
@@ -536,11 +610,171 @@ print_stats (App * app)
       app->eos_sent ? " until EOS" : "");
 }
 
+/* ---- segments: --frames and --cycles ---- */
+
+static gboolean
+set_state_and_wait (App * app, GstState state)
+{
+  GstStateChangeReturn ret = gst_element_set_state (app->pipeline, state);
+
+  if (ret == GST_STATE_CHANGE_ASYNC)
+    ret = gst_element_get_state (app->pipeline, NULL, NULL, 30 * GST_SECOND);
+  if (ret == GST_STATE_CHANGE_FAILURE || ret == GST_STATE_CHANGE_ASYNC) {
+    say ("error: could not go to %s", gst_element_state_get_name (state));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* PAUSED, READY (vfiogfxsrc stops streaming, the device stays open) and
+ * PLAYING again; the stats before the restart, as start() zeroes them. */
+static gboolean
+restart (App * app)
+{
+  say ("restart %d of %d", app->cycles_done + 1, app->cycles);
+  if (!set_state_and_wait (app, GST_STATE_PAUSED))
+    return FALSE;
+  g_usleep (G_USEC_PER_SEC / 5);
+  if (!set_state_and_wait (app, GST_STATE_READY))
+    return FALSE;
+  print_source_stats (app);
+  app->cycles_done++;
+  return set_state_and_wait (app, GST_STATE_PLAYING);
+}
+
+/* True when every vfiogfxsrc pushed the buffers of a segment. */
+static gboolean
+segment_done (App * app)
+{
+  for (guint i = 0; i < app->sources->len; i++) {
+    Source *s = &g_array_index (app->sources, Source, i);
+
+    if (g_atomic_int_get (&s->frames) - s->segment_start <
+        app->frames_per_segment)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+on_segment_check (gpointer user_data)
+{
+  App *app = user_data;
+
+  if (app->eos_sent || !segment_done (app))
+    return G_SOURCE_CONTINUE;
+  if (app->cycles_done == app->cycles) {
+    app->segment_id = 0;
+    send_eos (app);
+    return G_SOURCE_REMOVE;
+  }
+  if (!restart (app)) {
+    app->segment_id = 0;
+    app->status = 1;
+    g_main_loop_quit (app->loop);
+    return G_SOURCE_REMOVE;
+  }
+  for (guint i = 0; i < app->sources->len; i++) {
+    Source *s = &g_array_index (app->sources, Source, i);
+
+    s->segment_start = g_atomic_int_get (&s->frames);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- main ---- */
+
+/* Builds the pipeline from @description, runs it until EOS or an error
+ * and frees it. */
+static void
+run_pipeline (App * app, const gchar * description, gdouble duration)
+{
+  GError *error = NULL;
+  GstBus *bus;
+
+  memset (&app->c.vinfo, 0, sizeof app->c.vinfo);
+  app->c.have_vinfo = FALSE;
+  app->c.frames = app->c.encoded = app->c.frames_at_last_tick = 0;
+  app->c.first_time = 0;
+  app->eos_sent = FALSE;
+  app->cycles_done = 0;
+  app->pipeline = gst_parse_launch (description, &error);
+  if (!app->pipeline) {
+    say ("error: bad pipeline: %s", error->message);
+    g_clear_error (&error);
+    app->status = 2;
+    return;
+  }
+  app->sources = g_array_new (FALSE, TRUE, sizeof (Source));
+  find_sources (app);
+  if (!app->src) {
+    say ("error: no vfiogfxsrc in '%s'", description);
+    app->status = 2;
+    goto done;
+  }
+  add_probes (app);
+  if (app->hold && !add_hold (app)) {
+    app->status = 2;
+    goto done;
+  }
+
+  bus = gst_element_get_bus (app->pipeline);
+  gst_bus_set_sync_handler (bus, sync_handler, app, NULL);
+  gst_bus_add_watch (bus, bus_watch, app);
+  if (duration > 0)
+    app->duration_id = g_timeout_add (duration * 1000, on_duration, app);
+  if (app->progress)
+    app->progress_id = g_timeout_add_seconds (1, on_progress, app);
+  if (app->frames_per_segment > 0)
+    app->segment_id = g_timeout_add (50, on_segment_check, app);
+
+  app->start = g_get_monotonic_time ();
+  if (gst_element_set_state (app->pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE) {
+    g_main_loop_run (app->loop);
+  } else {
+    /* The error message that says why is still on the bus. */
+    GstMessage *m;
+
+    while ((m = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR |
+                GST_MESSAGE_WARNING))) {
+      bus_watch (bus, m, app);
+      gst_message_unref (m);
+    }
+    if (app->status == 0)
+      say ("error: the pipeline did not start, and no element said why");
+    app->status = 1;
+  }
+
+  gst_element_set_state (app->pipeline, GST_STATE_NULL);
+  g_mutex_lock (&app->c.lock);
+  end_run (app);
+  g_mutex_unlock (&app->c.lock);
+  print_stats (app);
+
+  g_clear_handle_id (&app->eos_timeout_id, g_source_remove);
+  g_clear_handle_id (&app->duration_id, g_source_remove);
+  g_clear_handle_id (&app->progress_id, g_source_remove);
+  g_clear_handle_id (&app->segment_id, g_source_remove);
+  gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
+  gst_bus_remove_watch (bus);
+  gst_object_unref (bus);
+done:
+  gst_clear_object (&app->hold_pad);
+  app->hold_probe = 0;
+  for (guint i = 0; i < app->sources->len; i++)
+    gst_object_unref (g_array_index (app->sources, Source, i).element);
+  g_clear_pointer (&app->sources, g_array_unref);
+  app->src = NULL;
+  gst_clear_object (&app->pipeline);
+}
+
 int
 main (int argc, char **argv)
 {
   App app = {.eos_timeout = 60 };
   gdouble duration = 0;
+  gint runs = 1;
   gchar **args = NULL, *description;
   GOptionEntry entries[] = {
     {"check", 0, 0, G_OPTION_ARG_NONE, &app.check,
@@ -559,13 +793,18 @@ main (int argc, char **argv)
         "Give up S seconds after EOS (60)", "S"},
     {"set-on-usr1", 0, 0, G_OPTION_ARG_STRING, &app.set_on_usr1,
         "Set a property of vfiogfxsrc at SIGUSR1", "PROP=VALUE"},
+    {"frames", 0, 0, G_OPTION_ARG_INT, &app.frames_per_segment,
+        "EOS once every vfiogfxsrc pushed K buffers", "K"},
+    {"cycles", 0, 0, G_OPTION_ARG_INT, &app.cycles,
+        "Restart (PAUSED, READY, PLAYING) N times, every K buffers", "N"},
+    {"runs", 0, 0, G_OPTION_ARG_INT, &runs,
+        "Build and run the pipeline N times", "N"},
     {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &args, NULL,
         "PIPELINE..."},
     {NULL},
   };
   GOptionContext *context = g_option_context_new ("PIPELINE...");
   GError *error = NULL;
-  GstBus *bus;
 
   setvbuf (stdout, NULL, _IOLBF, 0);
   g_option_context_add_main_entries (context, entries, NULL);
@@ -576,65 +815,26 @@ main (int argc, char **argv)
     return 2;
   }
   g_option_context_free (context);
+  if (app.cycles < 0 || app.frames_per_segment < 0 || runs < 1) {
+    fprintf (stderr, "capture: --cycles, --frames and --runs take counts\n");
+    return 2;
+  }
+  if (app.cycles > 0 && app.frames_per_segment == 0)
+    app.frames_per_segment = 10;
   g_mutex_init (&app.c.lock);
 
   description = g_strjoinv (" ", args);
-  app.pipeline = gst_parse_launch (description, &error);
-  if (!app.pipeline) {
-    say ("error: bad pipeline: %s", error->message);
-    return 2;
-  }
-  app.src = find_source (app.pipeline);
-  if (!app.src) {
-    say ("error: no vfiogfxsrc in '%s'", description);
-    return 2;
-  }
-  add_probes (&app);
-  if (app.hold && !add_hold (&app))
-    return 2;
-
   app.loop = g_main_loop_new (NULL, FALSE);
-  bus = gst_element_get_bus (app.pipeline);
-  gst_bus_set_sync_handler (bus, sync_handler, &app, NULL);
-  gst_bus_add_watch (bus, bus_watch, &app);
   g_unix_signal_add (SIGINT, on_signal, &app);
   g_unix_signal_add (SIGTERM, on_signal, &app);
   if (app.set_on_usr1)
     g_unix_signal_add (SIGUSR1, on_usr1, &app);
-  if (duration > 0)
-    g_timeout_add (duration * 1000, on_duration, &app);
-  if (app.progress)
-    g_timeout_add_seconds (1, on_progress, &app);
-
-  app.start = g_get_monotonic_time ();
-  if (gst_element_set_state (app.pipeline, GST_STATE_PLAYING) !=
-      GST_STATE_CHANGE_FAILURE) {
-    g_main_loop_run (app.loop);
-  } else {
-    /* The error message that says why is still on the bus. */
-    GstMessage *m;
-
-    while ((m = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR |
-                GST_MESSAGE_WARNING))) {
-      bus_watch (bus, m, &app);
-      gst_message_unref (m);
-    }
-    if (app.status == 0)
-      say ("error: the pipeline did not start, and no element said why");
-    app.status = 1;
+  for (gint run = 1; run <= runs && !app.status && !app.interrupted; run++) {
+    if (runs > 1)
+      say ("pipeline %d of %d", run, runs);
+    run_pipeline (&app, description, duration);
   }
 
-  gst_element_set_state (app.pipeline, GST_STATE_NULL);
-  g_mutex_lock (&app.c.lock);
-  end_run (&app);
-  g_mutex_unlock (&app.c.lock);
-  print_stats (&app);
-
-  gst_bus_remove_watch (bus);
-  gst_object_unref (bus);
-  gst_clear_object (&app.hold_pad);
-  gst_object_unref (app.src);
-  gst_object_unref (app.pipeline);
   g_main_loop_unref (app.loop);
   g_free (description);
   g_strfreev (args);

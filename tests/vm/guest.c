@@ -32,6 +32,11 @@
  *   animate N COUNT FPS [flip] [scene]
  *                     draw (or flip) frames N .. N+COUNT-1 at FPS, test
  *                     patterns or scenes
+ *   cycle N COUNT FPS pan among N buffers of the mode, COUNT times at FPS:
+ *                     pan K (1 .. COUNT) draws frame K into buffer K % N
+ *                     and shows it (mbochs: N dma-buf ids, each shown
+ *                     again every N pans; the buffers must fit in video
+ *                     memory at page-aligned offsets)
  *   sleep SECONDS     wait (ends early when CMD exits)
  *   await FILE        wait until FILE exists, e.g. until CMD says that it
  *                     is ready (ends early when CMD exits; fails after 60 s)
@@ -576,6 +581,18 @@ flip (Guest * g, uint32_t frame, bool scene)
       back);
 }
 
+/* Shows buffer INDEX with frame N drawn into it, by panning to it as
+ * bochs-drm does: every buffer offset is its own mbochs dma-buf id. */
+static void
+pan (Guest * g, unsigned index, uint32_t frame)
+{
+  render (g, buffer (g, index), frame, false);
+  vbe_write (g, VBE_Y_OFFSET, index * g->height);
+  g->front = index;
+  event ("pan frame=%u size=%ux%u buffer=%u", frame, g->width, g->height,
+      index);
+}
+
 static const char *
 fourcc (uint32_t code, char out[5])
 {
@@ -985,6 +1002,39 @@ animate (Guest * g, Command * c, bool dry)
   }
 }
 
+static void
+cycle (Guest * g, Command * c, bool dry)
+{
+  uint32_t n = parse_uint (c->argv[1], 0), count = parse_uint (c->argv[2], 0);
+  double fps = parse_seconds (c->argv[3]);
+  long page = sysconf (_SC_PAGESIZE);
+  uint64_t start, period, size;
+  uint32_t k;
+
+  if (n < 2 || n > 0xffff || fps <= 0)
+    fail ("cycle: N must be 2 or more and FPS positive");
+  if (dry)
+    return;
+  if (g->kind != KIND_MBOCHS)
+    fail ("cycle: only mbochs can pan");
+  size = (uint64_t) g->stride * g->height;
+  /* mbochs exports only page-aligned framebuffers; Y_OFFSET is 16 bits. */
+  if (size % page || (uint64_t) n * g->height > 0xffff)
+    fail ("cycle: %u buffers of %ux%u cannot be panned to", n, g->width,
+        g->height);
+  if (n * size > g->fb_len)
+    fail ("cycle: %u buffers of %ux%u do not fit in %zu bytes", n, g->width,
+        g->height, g->fb_len);
+  vbe_write (g, VBE_VIRT_HEIGHT, n * g->height);
+  period = 1e9 / fps;
+  start = now_ns ();
+  for (k = 1; k <= count; k++) {
+    if (k > 1 && wait_child (g, start + (k - 1) * period))
+      return;
+    pan (g, k % n, k);
+  }
+}
+
 /* Checks that FILE holds frame N (or any frame: the one of its first pixel)
  * as packed XRGB8888 / BGRx, the way a pipeline under test dumps it. */
 static void
@@ -1187,6 +1237,9 @@ execute (Guest * g, Command * c, bool dry)
   } else if (!strcmp (op, "animate")) {
     ARGS (3, 5);
     animate (g, c, dry);
+  } else if (!strcmp (op, "cycle")) {
+    ARGS (3, 3);
+    cycle (g, c, dry);
   } else if (!strcmp (op, "sleep")) {
     double s;
 
