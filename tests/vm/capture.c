@@ -67,6 +67,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct
 {
@@ -124,6 +125,34 @@ typedef struct
 static void
 say (const gchar * format, ...) G_GNUC_PRINTF (1, 2);
 
+/* One write() per line: stdout and stderr often go to the same file, and
+ * GStreamer logs from other threads; a line written in pieces would be cut
+ * by theirs. */
+static void
+write_line (gint fd, const gchar * prefix, const gchar * text)
+{
+  gchar *line = g_strconcat (prefix, text,
+      g_str_has_suffix (text, "\n") ? "" : "\n", NULL);
+  gsize len = strlen (line);
+
+  fflush (stdout);
+  if (write (fd, line, len) != (gssize) len)
+    g_printerr ("%s", line);
+  g_free (line);
+}
+
+/* GStreamer's log lines, each in one write() (see write_line()). */
+static void
+log_function (GstDebugCategory * category, GstDebugLevel level,
+    const gchar * file, const gchar * function, gint line, GObject * object,
+    GstDebugMessage * message, gpointer user_data)
+{
+  gchar *text = gst_debug_log_get_line (category, level, file, function, line,
+      object, message);
+  write_line (STDERR_FILENO, "", text);
+  g_free (text);
+}
+
 static void
 say (const gchar * format, ...)
 {
@@ -133,8 +162,7 @@ say (const gchar * format, ...)
   va_start (args, format);
   text = g_strdup_vprintf (format, args);
   va_end (args);
-  printf ("capture: %s\n", text);
-  fflush (stdout);
+  write_line (STDOUT_FILENO, "capture: ", text);
   g_free (text);
 }
 
@@ -815,6 +843,8 @@ main (int argc, char **argv)
     return 2;
   }
   g_option_context_free (context);
+  gst_debug_remove_log_function (gst_debug_log_default);
+  gst_debug_add_log_function (log_function, NULL, NULL);
   if (app.cycles < 0 || app.frames_per_segment < 0 || runs < 1) {
     fprintf (stderr, "capture: --cycles, --frames and --runs take counts\n");
     return 2;
