@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "srccheck.h"
 #include "vfioemu.h"
 
 #define UUID "0d3c2b1a-5e4f-4a6b-9c8d-7e6f5a4b3c2d"
@@ -63,19 +64,6 @@ harness_on (gint fd)
   gst_harness_use_systemclock (h);
   gst_harness_set_sink_caps_str (h, FAST_DMABUF);
   return h;
-}
-
-static guint64
-stat_of (GstElement * element, const gchar * name)
-{
-  GstStructure *stats;
-  guint64 value = G_MAXUINT64;
-
-  g_object_get (element, "stats", &stats, NULL);
-  fail_unless (gst_structure_get_uint64 (stats, name, &value), "no stat %s",
-      name);
-  gst_structure_free (stats);
-  return value;
 }
 
 static guint
@@ -159,14 +147,14 @@ GST_END_TEST;
 GST_START_TEST (test_bound_skips_new_framebuffers)
 {
   GstHarness *h = harness_on (-1);
-  GstBus *bus = gst_bus_new ();
+  GstBus *bus;
   GstMessage *warning;
   GError *error = NULL;
   gchar *debug = NULL;
   GstMemory *mem = NULL;
 
   g_object_set (h->element, "max-framebuffers", 4, NULL);
-  gst_element_set_bus (h->element, bus);
+  bus = attach_bus (h->element);
   gst_harness_play (h);
   for (guint32 id = 1; id <= 4; id++) {
     show_id (id);
@@ -192,8 +180,7 @@ GST_START_TEST (test_bound_skips_new_framebuffers)
   fail_unless_equals_int (exports (), 4);
 
   gst_harness_teardown (h);
-  gst_bus_set_flushing (bus, TRUE);
-  gst_object_unref (bus);
+  release_bus (bus);
 }
 
 GST_END_TEST;
@@ -345,10 +332,10 @@ GST_END_TEST;
 GST_START_TEST (test_refused_export_not_retried)
 {
   GstHarness *h = harness_on (-1);
-  GstBus *bus = gst_bus_new ();
+  GstBus *bus;
   GstMessage *warning;
 
-  gst_element_set_bus (h->element, bus);
+  bus = attach_bus (h->element);
   gst_harness_play (h);
   pull_one (h);
 
@@ -366,34 +353,10 @@ GST_START_TEST (test_refused_export_not_retried)
   fail_unless_equals_int (exports (), 2);
 
   gst_harness_teardown (h);
-  gst_bus_set_flushing (bus, TRUE);
-  gst_object_unref (bus);
+  release_bus (bus);
 }
 
 GST_END_TEST;
-
-/* Waits for the element message @name on @bus; fails without it.
- * Returns a copy of its structure. */
-static GstStructure *
-expect_element_message (GstBus * bus, const gchar * name)
-{
-  GstMessage *msg;
-
-  while ((msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
-              GST_MESSAGE_ELEMENT))) {
-    const GstStructure *s = gst_message_get_structure (msg);
-
-    if (gst_structure_has_name (s, name)) {
-      GstStructure *copy = gst_structure_copy (s);
-
-      gst_message_unref (msg);
-      return copy;
-    }
-    gst_message_unref (msg);
-  }
-  fail ("no %s message", name);
-  return NULL;
-}
 
 /* Pulls events until EOS; fails without it. */
 static void
@@ -417,7 +380,7 @@ GST_START_TEST (test_vmm_exit_ends_stream)
 {
   gint fd = vfio_emu_open_device_fd (dev);
   GstHarness *h = harness_on (fd);
-  GstBus *bus = gst_bus_new ();
+  GstBus *bus;
   GstStructure *msg;
   gint status, pid = 0;
   pid_t vmm;
@@ -428,7 +391,7 @@ GST_START_TEST (test_vmm_exit_ends_stream)
     _exit (0);
   }
   g_object_set (h->element, "vmm-pid", (gint) vmm, NULL);
-  gst_element_set_bus (h->element, bus);
+  bus = attach_bus (h->element);
   gst_harness_play (h);
   pull_one (h);
   /* The application lets go of its fd: only the element's copy is left. */
@@ -436,7 +399,7 @@ GST_START_TEST (test_vmm_exit_ends_stream)
 
   kill (vmm, SIGKILL);
   fail_unless_equals_int (waitpid (vmm, &status, 0), vmm);
-  msg = expect_element_message (bus, "vfiogfxsrc-vmm-exited");
+  msg = wait_element_message (bus, "vfiogfxsrc-vmm-exited");
   fail_unless (gst_structure_get_int (msg, "pid", &pid));
   fail_unless_equals_int (pid, vmm);
   gst_structure_free (msg);
@@ -446,8 +409,7 @@ GST_START_TEST (test_vmm_exit_ends_stream)
   fail_unless_equals_int (vfio_emu_open_fds (), 0);
 
   gst_harness_teardown (h);
-  gst_bus_set_flushing (bus, TRUE);
-  gst_object_unref (bus);
+  release_bus (bus);
 }
 
 GST_END_TEST;
@@ -514,23 +476,22 @@ GST_END_TEST;
 GST_START_TEST (test_request_irq_ends_stream)
 {
   GstHarness *h;
-  GstBus *bus = gst_bus_new ();
+  GstBus *bus;
 
   vfio_emu_set_request_irq (dev, TRUE);
   h = harness_on (-1);
-  gst_element_set_bus (h->element, bus);
+  bus = attach_bus (h->element);
   gst_harness_play (h);
   pull_one (h);
   fail_unless_equals_int (vfio_emu_ioctl_count (dev, VFIO_DEVICE_SET_IRQS),
       1);
 
   fail_unless (vfio_emu_request (dev), "no eventfd registered");
-  gst_structure_free (expect_element_message (bus, "vfiogfxsrc-removed"));
+  gst_structure_free (wait_element_message (bus, "vfiogfxsrc-removed"));
   expect_eos (h);
 
   gst_harness_teardown (h);
-  gst_bus_set_flushing (bus, TRUE);
-  gst_object_unref (bus);
+  release_bus (bus);
 }
 
 GST_END_TEST;

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "instantclock.h"
+#include "srccheck.h"
 #include "vfioemu.h"
 
 #define UUID "3c9b2f70-5d1e-4f8a-9b6c-7e0d1a2b3c4d"
@@ -82,19 +83,6 @@ struct _Run
   GstBuffer *held[HOLD];
   guint n_held;
 };
-
-static guint
-count_open_fds (void)
-{
-  DIR *dir = opendir ("/proc/self/fd");
-  guint n = 0;
-
-  fail_unless (dir != NULL);
-  while (readdir (dir))
-    n++;
-  closedir (dir);
-  return n;
-}
 
 static void
 on_tick (guint64 tick, gpointer user_data)
@@ -282,19 +270,6 @@ run_wait (Run * run, RunDone done)
     g_cond_wait_until (&run->cond, &run->lock, step);
   }
   g_mutex_unlock (&run->lock);
-}
-
-static guint64
-stat_of (GstElement * element, const gchar * name)
-{
-  GstStructure *stats;
-  guint64 value = G_MAXUINT64;
-
-  g_object_get (element, "stats", &stats, NULL);
-  fail_unless (gst_structure_get_uint64 (stats, name, &value), "no stat %s",
-      name);
-  gst_structure_free (stats);
-  return value;
 }
 
 static void

@@ -14,6 +14,7 @@
 #include <gst/check/gstharness.h>
 #include <gst/video/video.h>
 
+#include "srccheck.h"
 #include "vfioemu.h"
 
 #define UUID "7e2f1a90-4c3b-4d5e-8f60-718293a4b5c6"
@@ -68,19 +69,6 @@ assert_shown (guint width, guint height)
   fail_unless (shown_mode (&w, &h, NULL), "the guest sees no EDID");
   fail_unless (w == width && h == height, "the guest sees %ux%u, not %ux%u",
       w, h, width, height);
-}
-
-static guint64
-stat_of (GstElement * element, const gchar * name)
-{
-  GstStructure *stats;
-  guint64 value = G_MAXUINT64;
-
-  g_object_get (element, "stats", &stats, NULL);
-  fail_unless (gst_structure_get_uint64 (stats, name, &value), "no stat %s",
-      name);
-  gst_structure_free (stats);
-  return value;
 }
 
 static GstElement *

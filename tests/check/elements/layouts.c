@@ -16,6 +16,7 @@
 #include <gst/check/gstharness.h>
 #include <gst/video/video.h>
 
+#include "srccheck.h"
 #include "vfioemu.h"
 
 #define UUID "3c1f0e2d-5b4a-4c7d-9e8f-0a1b2c3d4e5f"
@@ -72,18 +73,6 @@ teardown (void)
 {
   vfio_emu_reset ();
   dev = NULL;
-}
-
-static guint64
-stat_of (GstElement * element, const gchar * name)
-{
-  GstStructure *stats;
-  guint64 value = G_MAXUINT64;
-
-  g_object_get (element, "stats", &stats, NULL);
-  fail_unless (gst_structure_get_uint64 (stats, name, &value));
-  gst_structure_free (stats);
-  return value;
 }
 
 static guint32

@@ -17,6 +17,7 @@
 #include <gst/check/gstharness.h>
 #include <gst/video/video.h>
 
+#include "srccheck.h"
 #include "vfioemu.h"
 
 #define UUID "6a1e7c52-9b5d-4a53-8f4e-2d3c1b0a9e11"
@@ -55,37 +56,6 @@ harness_new (const gchar * sink_caps, const gchar * mode)
   return h;
 }
 
-static GstBus *
-attach_bus (GstElement * element)
-{
-  GstBus *bus = gst_bus_new ();
-
-  gst_element_set_bus (element, bus);
-  return bus;
-}
-
-/* Queued messages hold the element, which holds the bus: flushing them
- * lets both go. */
-static void
-release_bus (GstBus * bus)
-{
-  gst_bus_set_flushing (bus, TRUE);
-  gst_object_unref (bus);
-}
-
-static guint64
-stat_of (GstElement * element, const gchar * name)
-{
-  GstStructure *stats;
-  guint64 value = G_MAXUINT64;
-
-  g_object_get (element, "stats", &stats, NULL);
-  fail_unless (gst_structure_get_uint64 (stats, name, &value), "no stat %s",
-      name);
-  gst_structure_free (stats);
-  return value;
-}
-
 static gchar *
 current_caps_string (GstHarness * h)
 {
@@ -108,38 +78,6 @@ current_drm_format (GstHarness * h)
       "drm-format");
   gst_caps_unref (caps);
   return fmt ? g_intern_string (fmt) : NULL;
-}
-
-static guint
-count_open_fds (void)
-{
-  DIR *dir = opendir ("/proc/self/fd");
-  guint n = 0;
-
-  while (readdir (dir))
-    n++;
-  closedir (dir);
-  return n;
-}
-
-/* Waits for an element message of @name; returns its structure (copied). */
-static GstStructure *
-wait_element_message (GstBus * bus, const gchar * name)
-{
-  GstMessage *msg;
-
-  while ((msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
-              GST_MESSAGE_ELEMENT))) {
-    const GstStructure *s = gst_message_get_structure (msg);
-    if (gst_structure_has_name (s, name)) {
-      GstStructure *copy = gst_structure_copy (s);
-      gst_message_unref (msg);
-      return copy;
-    }
-    gst_message_unref (msg);
-  }
-  fail ("no %s message", name);
-  return NULL;
 }
 
 static gboolean
