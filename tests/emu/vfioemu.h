@@ -111,8 +111,10 @@ typedef enum
 } VfioEmuFlags;
 
 /* Forget every device, fault and counter; remove the fake sysfs tree. The
- * VMM's fds (vfio_emu_open_device_fd()) are closed; fds the code under test
- * still holds are forgotten, not closed. VfioEmuDevice pointers die here. */
+ * VMM's container and group fds (vfio_emu_open_device_fd()) are closed;
+ * the device fd it returned is the caller's to close. Fds the code under
+ * test still holds are forgotten, not closed. VfioEmuDevice pointers die
+ * here. */
 void vfio_emu_reset (void);
 
 /* Add an mdev UUID in IOMMU group @group. */

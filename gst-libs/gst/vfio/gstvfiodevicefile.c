@@ -156,6 +156,8 @@ held_elsewhere (GstVfioDeviceFile * file)
 
     if (fd != file->fd)
       held = gst_vfio_device_file_same (file->fd, fd);
+    if (held)
+      GST_LOG ("device file fd %d is also fd %d", file->fd, fd);
   }
   g_dir_close (dir);
   return held;

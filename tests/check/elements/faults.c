@@ -367,6 +367,8 @@ static void
 teardown (void)
 {
   vfio_emu_reset ();
+  /* The device files the test's fds kept open: closed now. */
+  gst_vfio_device_close_unused ();
 }
 
 /* ---------------------------------------------------------------------- */

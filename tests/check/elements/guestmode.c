@@ -15,6 +15,7 @@
 #include <gst/video/video.h>
 
 #include "srccheck.h"
+#include <gst/vfio/vfio.h>
 #include "vfioemu.h"
 
 #define UUID "7e2f1a90-4c3b-4d5e-8f60-718293a4b5c6"
@@ -36,6 +37,8 @@ static void
 teardown (void)
 {
   vfio_emu_reset ();
+  /* The device files the test's fds kept open: closed now. */
+  gst_vfio_device_close_unused ();
   dev = NULL;
 }
 

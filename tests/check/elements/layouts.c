@@ -17,6 +17,7 @@
 #include <gst/video/video.h>
 
 #include "srccheck.h"
+#include <gst/vfio/vfio.h>
 #include "vfioemu.h"
 
 #define UUID "3c1f0e2d-5b4a-4c7d-9e8f-0a1b2c3d4e5f"
@@ -72,6 +73,8 @@ static void
 teardown (void)
 {
   vfio_emu_reset ();
+  /* The device files the test's fds kept open: closed now. */
+  gst_vfio_device_close_unused ();
   dev = NULL;
 }
 

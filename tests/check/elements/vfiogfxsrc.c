@@ -18,6 +18,7 @@
 #include <gst/video/video.h>
 
 #include "srccheck.h"
+#include <gst/vfio/vfio.h>
 #include "vfioemu.h"
 
 #define UUID "6a1e7c52-9b5d-4a53-8f4e-2d3c1b0a9e11"
@@ -40,6 +41,8 @@ static void
 teardown (void)
 {
   vfio_emu_reset ();
+  /* The device files the test's fds kept open: closed now. */
+  gst_vfio_device_close_unused ();
   dev = NULL;
 }
 
@@ -563,6 +566,7 @@ GST_START_TEST (test_error_both_device_and_fd)
   gst_element_set_state (src, GST_STATE_NULL);
   gst_object_unref (src);
   release_bus (bus);
+  close (fd);
 }
 
 GST_END_TEST;
@@ -583,6 +587,7 @@ GST_START_TEST (test_adopted_fd_stays_open)
   gst_harness_teardown (h);
 
   fail_unless (fcntl (fd, F_GETFD) >= 0, "the adopted fd was closed");
+  close (fd);
 }
 
 GST_END_TEST;
