@@ -233,7 +233,8 @@ split_options (const gchar * opts)
 }
 
 /* The guest name of `-name`'s options: `guest=NAME`, or a first option
- * without a key (QEMU's implied key). */
+ * without a key (QEMU's implied key). Any process can write its command
+ * line: the name is made valid UTF-8 for the properties that show it. */
 static gchar *
 name_from_options (const gchar * opts)
 {
@@ -243,9 +244,9 @@ name_from_options (const gchar * opts)
     const gchar *item = g_ptr_array_index (items, i);
 
     if (g_str_has_prefix (item, "guest=") && item[strlen ("guest=")])
-      return g_strdup (item + strlen ("guest="));
+      return g_utf8_make_valid (item + strlen ("guest="), -1);
     if (i == 0 && *item && !strchr (item, '='))
-      return g_strdup (item);
+      return g_utf8_make_valid (item, -1);
   }
   return NULL;
 }

@@ -113,6 +113,8 @@ GST_START_TEST (test_cmdline_vm_name)
   /* A comma in the name is doubled on the command line. */
   assert_vm_name ("a,b", "qemu", "-name", "guest=a,,b,debug-threads=on");
   assert_vm_name ("a,b", "qemu", "-name", "a,,b");
+  /* Not UTF-8: the name still is. */
+  assert_vm_name ("vm\357\277\275x", "qemu", "-name", "guest=vm\377x");
 
   /* No name, or not a usable one. */
   assert_vm_name (NULL, "qemu-system-x86_64", "-m", "256");
