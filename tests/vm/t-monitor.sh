@@ -9,6 +9,8 @@
 #     the VM with -name guest=NAME, as libvirt does), that device shows its
 #     holder (pid, command) and the VM's name, which also names the device;
 #     the others show no holder
+#  3. with udevd running, gst-device-monitor-1.0 -f reports an mdev created
+#     through sysfs, and its removal
 . "$(dirname "$0")/lib.sh"
 
 rw=$(mdev_uuid mbochs_rw-medium)
@@ -47,7 +49,23 @@ stop_vmm () {
   [ -z "$vmm" ] || { kill $vmm 2>/dev/null; wait $vmm 2>/dev/null; }
   vmm=
 }
-trap 'stop_vmm' EXIT
+follower=
+stop_all () {
+  stop_vmm
+  [ -z "$follower" ] || kill $follower 2>/dev/null
+  udevadm control --exit 2>/dev/null || true
+}
+trap 'stop_all' EXIT
+
+# wait_for LOG REGEX SECONDS: until a line of LOG matches the ERE.
+wait_for () {
+  local i
+  for i in $(seq $(($3 * 10))); do
+    grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
 
 step "gst-device-monitor-1.0 lists the displays, not the serial port"
 monitor
@@ -105,6 +123,37 @@ for u in $rw $mdpy; do
     fail "$u shows a holder"
 done
 stop_vmm
+
+step "mdevs created and removed while it runs"
+# The monitor follows udev's events, which udevd sends once it has
+# processed the kernel's.
+udevd=$(command -v systemd-udevd || echo /usr/lib/systemd/systemd-udevd)
+[ -x "$udevd" ] || fail "no systemd-udevd here (package udev)"
+"$udevd" --daemon || fail "systemd-udevd did not start"
+follow=/tmp/follow.log
+stdbuf -oL gst-device-monitor-1.0 -f Video/Source >$follow 2>&1 &
+follower=$!
+wait_for $follow "vfio.uuid = $mdpy\$" 60 ||
+  { cat $follow; fail "the monitor listed nothing within 60 s"; }
+new=$(cat /proc/sys/kernel/random/uuid)
+echo "$new" >/sys/class/mdev_bus/mdpy/mdev_supported_types/mdpy-xga/create ||
+  fail "could not create an mdpy-xga mdev"
+wait_for $follow "vfio.uuid = $new\$" 30 ||
+  { cat $follow; fail "no device-added for the new mdev $new"; }
+echo 1 >/sys/bus/mdev/devices/$new/remove || fail "could not remove $new"
+wait_for $follow "^Device removed:" 30 ||
+  { cat $follow; fail "no device-removed for $new"; }
+kill $follower
+wait $follower 2>/dev/null
+follower=
+sed 's/^/  | /' $follow
+block=$(device $follow "$new")
+expect_field "$block" vfio.type mdpy-xga
+expect_field "$block" name "mdpy-xga $new"
+grep -A1 '^Device removed:' $follow | grep -Eq "name +: mdpy-xga $new\$" ||
+  fail "the removal does not name mdpy-xga $new"
+[ "$(grep -c '^Device removed:' $follow)" -eq 1 ] ||
+  fail "more than one device removed"
 
 no_kernel_trouble
 say "OK"
