@@ -136,6 +136,53 @@ flushing:
   return GST_FLOW_FLUSHING;
 }
 
+/**
+ * gst_vfio_ticker_wait_until:
+ * @clock: the clock to wait on
+ * @base_time: the element's base time on @clock
+ * @due: the running time to wait for, off the grid (flip locking)
+ * @running_time: (out): the running time when the wait ended
+ *
+ * Waits once with a single-shot id; the periodic grid is left as it was,
+ * and its next wait skips the ticks that passed meanwhile. A time already
+ * past returns at once.
+ *
+ * Returns: %GST_FLOW_OK at @due, %GST_FLOW_FLUSHING when unlocked
+ */
+GstFlowReturn
+gst_vfio_ticker_wait_until (GstVfioTicker * ticker, GstClock * clock,
+    GstClockTime base_time, GstClockTime due, GstClockTime * running_time)
+{
+  GstClockTimeDiff jitter = 0;
+  GstClockID id;
+
+  g_return_val_if_fail (GST_CLOCK_TIME_IS_VALID (due), GST_FLOW_ERROR);
+
+  g_mutex_lock (&ticker->lock);
+  if (ticker->flushing)
+    goto flushing;
+  id = gst_clock_new_single_shot_id (clock, base_time + due);
+  ticker->until_id = gst_clock_id_ref (id);
+  g_mutex_unlock (&ticker->lock);
+
+  gst_clock_id_wait (id, &jitter);
+
+  g_mutex_lock (&ticker->lock);
+  gst_clock_id_unref (ticker->until_id);
+  ticker->until_id = NULL;
+  gst_clock_id_unref (id);
+  if (ticker->flushing)
+    goto flushing;
+  g_mutex_unlock (&ticker->lock);
+
+  *running_time = due + MAX (jitter, 0);
+  return GST_FLOW_OK;
+
+flushing:
+  g_mutex_unlock (&ticker->lock);
+  return GST_FLOW_FLUSHING;
+}
+
 void
 gst_vfio_ticker_unlock (GstVfioTicker * ticker)
 {
@@ -143,6 +190,8 @@ gst_vfio_ticker_unlock (GstVfioTicker * ticker)
   ticker->flushing = TRUE;
   if (ticker->clock_id)
     gst_clock_id_unschedule (ticker->clock_id);
+  if (ticker->until_id)
+    gst_clock_id_unschedule (ticker->until_id);
   g_mutex_unlock (&ticker->lock);
 }
 
