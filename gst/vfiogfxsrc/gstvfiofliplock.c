@@ -34,10 +34,12 @@ GST_DEBUG_CATEGORY_STATIC (gst_vfio_flip_lock_debug);
 #define BACKOFF_MAX (32 * GST_SECOND)
 /* Locked: the first query of a period at grid + MARGIN; the loop moves
  * the grid so that TARGET_HITS of 10 flips are seen by it, the rest by
- * the retries that follow, RETRY_DIV per period. */
+ * at most MAX_RETRIES retries that follow, RETRY_MIN then a RETRY_DIV-th
+ * of the period apart: a skipped vblank costs no more than that. */
 #define MARGIN (500 * US)
 #define TARGET_HITS 9
 #define RETRY_DIV 16
+#define MAX_RETRIES 2
 #define RETRY_MIN (250 * US)
 #define RETRY_MAX (1 * MS)
 /* Phase gain: from GAIN_START down to GAIN_MIN as periods pass; the
@@ -56,8 +58,8 @@ GST_DEBUG_CATEGORY_STATIC (gst_vfio_flip_lock_debug);
 #define MISS_IN_ROW 4
 #define MAX_MISSES 6
 #define MAX_OFF_GRID 10
-#define ON_GRID_RETRIES 2
-#define PROBE_EVERY 16
+#define ON_GRID_RETRIES 1
+#define PROBE_EVERY 32
 #define HELD_CYCLES 256         /* a lock this long forgets the back-off */
 
 typedef enum
@@ -413,7 +415,8 @@ observe_locked (GstVfioFlipLock * lock, gint64 now, gboolean flipped,
   if (flipped) {
     *flip_time = flip_between (lock, now, lock->grid);
     steer (lock, hit);
-  } else if (now + retry_step (lock) <= lock->grid + lock->period / 2) {
+  } else if (lock->retries < MAX_RETRIES
+      && now + retry_step (lock) <= lock->grid + lock->period / 2) {
     /* Most late flips are just late: look again soon, then less often. */
     gint64 step = hit ? RETRY_MIN : retry_step (lock);
 

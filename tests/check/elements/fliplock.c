@@ -166,7 +166,7 @@ outcome_clear (Outcome * out)
  * asserts. */
 static void
 assert_locked_run (const Guest * guest, gint64 max_p99, gint64 max_latency,
-    gint64 max_error)
+    gint64 max_error, gdouble max_queries)
 {
   g_autoptr (GstVfioFlipLock) lock = gst_vfio_flip_lock_new (POLL);
   g_autoptr (GArray) flips = guest_flips (guest);
@@ -200,7 +200,7 @@ assert_locked_run (const Guest * guest, gint64 max_p99, gint64 max_latency,
   fail_unless (tail.max_error <= max_error, "flip time off by %"
       G_GINT64_FORMAT " us", tail.max_error / US);
   fail_unless ((gdouble) (all.queries + tail.queries) / (all.flips +
-          tail.flips) <= 1.25, "%.3f queries per flip",
+          tail.flips) <= max_queries, "%.3f queries per flip",
       (gdouble) (all.queries + tail.queries) / (all.flips + tail.flips));
   outcome_clear (&all);
   outcome_clear (&tail);
@@ -210,7 +210,7 @@ GST_START_TEST (test_regular_60)
 {
   Guest g = {.hz = 60,.phase = 7 * MS + 123 * US,.end = 60 * GST_SECOND };
 
-  assert_locked_run (&g, 700 * US, 1 * MS, 700 * US);
+  assert_locked_run (&g, 700 * US, 1 * MS, 700 * US, 1.25);
 }
 
 GST_END_TEST;
@@ -221,7 +221,7 @@ GST_START_TEST (test_jitter_60)
         60 * GST_SECOND,.seed = 1
   };
 
-  assert_locked_run (&g, 1500 * US, 2 * MS, 1500 * US);
+  assert_locked_run (&g, 1500 * US, 2 * MS, 1500 * US, 1.25);
 }
 
 GST_END_TEST;
@@ -232,7 +232,7 @@ GST_START_TEST (test_jitter_144)
         60 * GST_SECOND,.seed = 2
   };
 
-  assert_locked_run (&g, 1500 * US, 2 * MS, 1500 * US);
+  assert_locked_run (&g, 1500 * US, 2 * MS, 1500 * US, 1.25);
 }
 
 GST_END_TEST;
@@ -248,8 +248,8 @@ GST_START_TEST (test_drift)
   fast.seed = 4;
   /* 100 ppm is 12 ms over the run: without tracking the grid would leave
    * the flips within seconds. */
-  assert_locked_run (&slow, 1500 * US, 2 * MS, 1500 * US);
-  assert_locked_run (&fast, 1500 * US, 2 * MS, 1500 * US);
+  assert_locked_run (&slow, 1500 * US, 2 * MS, 1500 * US, 1.25);
+  assert_locked_run (&fast, 1500 * US, 2 * MS, 1500 * US, 1.25);
 }
 
 GST_END_TEST;
@@ -260,7 +260,9 @@ GST_START_TEST (test_missed_flips)
         60 * GST_SECOND,.seed = 5
   };
 
-  assert_locked_run (&g, 1500 * US, 2 * MS, 1500 * US);
+  /* A skipped vblank looks like a late flip until the retries give up:
+   * 1 + 0.1 x 3 queries per vblank, 0.9 flips. */
+  assert_locked_run (&g, 1500 * US, 2 * MS, 1500 * US, 1.7);
 }
 
 GST_END_TEST;
