@@ -18,11 +18,14 @@ GST_DEBUG_CATEGORY_STATIC (gst_vfio_flip_lock_debug);
 #define US ((gint64) GST_USECOND)
 #define MS ((gint64) GST_MSECOND)
 
-/* Acquisition: a query every BURST_STEP until ACQ_FLIPS flips are timed,
- * or ACQ_TIMEOUT passes (then ACQ_MIN_FLIPS do). Periods outside
+/* Acquisition: a query every BURST_STEP until flips are timed over
+ * ACQ_SPAN (the period's error shrinks with the span: 0.5 ms of jitter
+ * over 6 periods of 144 Hz leaves it ~1 % off), at least ACQ_MIN_FLIPS and
+ * at most ACQ_FLIPS of them, or until ACQ_TIMEOUT. Periods outside
  * [MIN_PERIOD, MAX_PERIOD] are not grids we lock to. */
 #define BURST_STEP (500 * US)
-#define ACQ_FLIPS 7
+#define ACQ_SPAN (100 * MS)
+#define ACQ_FLIPS 16
 #define ACQ_MIN_FLIPS 5
 #define ACQ_TIMEOUT (250 * MS)
 #define MIN_PERIOD (2 * MS)
@@ -50,7 +53,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_vfio_flip_lock_debug);
 #define GAIN_MIN (40 * US)
 #define FREQ_DIV_START 4
 #define FREQ_DIV_MAX 64
-#define MAX_PPM 10000
+#define MAX_PPM 20000
 /* Unlock: MISS_IN_ROW periods without a flip (the guest stopped), or in
  * the last 16 periods MAX_MISSES without or MAX_OFF_GRID not seen within
  * ON_GRID_RETRIES retries (no longer on the grid), or flips at two probes in a row (mid
@@ -213,7 +216,8 @@ static gint64
 whole_periods (gint64 interval, gint64 period)
 {
   gint64 k = (interval + period / 2) / period;
-  gint64 tolerance = MAX (2 * BURST_STEP, period / 8);
+  /* Two flips' jitter (0.5 ms each) and the burst's resolution. */
+  gint64 tolerance = MAX (3 * BURST_STEP, period / 8);
 
   if (k < 1 || ABS (interval - k * period) > tolerance)
     return 0;
@@ -274,14 +278,13 @@ fit_grid (GstVfioFlipLock * lock)
   return TRUE;
 }
 
-/* Flips already off any grid: the burst can stop early. */
+/* Flips already off any grid (from the fourth on): the burst can stop. */
 static gboolean
 burst_hopeless (GstVfioFlipLock * lock)
 {
   gint64 index[ACQ_FLIPS];
 
-  return lock->n_flips >= ACQ_MIN_FLIPS - 1
-      && number_flips (lock, index) < lock->n_flips - 1;
+  return lock->n_flips >= 4 && number_flips (lock, index) < lock->n_flips - 1;
 }
 
 static gint64 start_period (GstVfioFlipLock * lock, gint64 now);
@@ -293,7 +296,9 @@ observe_acquiring (GstVfioFlipLock * lock, gint64 now, gboolean flipped)
 
   if (flipped)
     lock->flips[lock->n_flips++] = flip_between (lock, now, -1);
-  if (lock->n_flips < ACQ_FLIPS && !timed_out && !burst_hopeless (lock))
+  if (lock->n_flips < ACQ_FLIPS && !timed_out && !burst_hopeless (lock)
+      && (lock->n_flips < ACQ_MIN_FLIPS
+          || lock->flips[lock->n_flips - 1] - lock->flips[0] < ACQ_SPAN))
     return now + BURST_STEP;
   if (lock->n_flips >= ACQ_MIN_FLIPS && fit_grid (lock)) {
     GST_DEBUG ("locked: period %" G_GINT64_FORMAT " ns from %u flips",
