@@ -10,6 +10,7 @@
  *   vfio-bench bare [--frames N]
  *   vfio-bench latency [--rates 60,120,240] [--samples N]
  *   vfio-bench flipsim [--seconds S]
+ *   vfio-bench-dev flipvm [--seconds S]
  *   vfio-bench stability [--frames N]
  *   vfio-bench scale [--sources N] [--frames N]
  */
@@ -191,6 +192,7 @@ static const struct
   {"bare", cmd_bare, FALSE},
   {"latency", bench_cmd_latency, TRUE},
   {"flipsim", bench_cmd_flipsim, TRUE},
+  {"flipvm", bench_cmd_flipvm, FALSE},
   {"stability", bench_cmd_stability, TRUE},
   {"scale", bench_cmd_scale, TRUE},
 };
@@ -204,7 +206,7 @@ main (gint argc, gchar ** argv)
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_add_group (ctx, gst_init_get_option_group ());
   g_option_context_set_summary (ctx, "Commands: steady, bare, latency, "
-      "flipsim, stability, scale (see docs/performance.md).");
+      "flipsim, flipvm, stability, scale (see docs/performance.md).");
   if (!g_option_context_parse (ctx, &argc, &argv, &error) || argc != 2) {
     g_printerr ("vfio-bench: %s\n", error ? error->message :
         "one command expected (--help)");

@@ -55,5 +55,6 @@ gint bench_cmd_stability (void);
 
 /* benchflip.c */
 gint bench_cmd_flipsim (void);
+gint bench_cmd_flipvm (void);
 
 G_END_DECLS
