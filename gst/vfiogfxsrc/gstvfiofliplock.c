@@ -56,8 +56,8 @@ GST_DEBUG_CATEGORY_STATIC (gst_vfio_flip_lock_debug);
 #define MAX_PPM 20000
 /* Unlock: MISS_IN_ROW periods without a flip (the guest stopped), or in
  * the last 16 periods MAX_MISSES without or MAX_OFF_GRID not seen within
- * ON_GRID_RETRIES retries (no longer on the grid), or flips at two probes in a row (mid
- * period, every PROBE_EVERY periods: a faster guest). */
+ * ON_GRID_RETRIES retries (no longer on the grid), or flips at two probes
+ * in a row (mid period, every PROBE_EVERY periods: a faster guest). */
 #define MISS_IN_ROW 4
 #define MAX_MISSES 6
 #define MAX_OFF_GRID 10

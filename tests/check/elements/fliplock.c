@@ -292,8 +292,8 @@ GST_START_TEST (test_stop_restart)
   fail_unless_equals_int (gst_vfio_flip_lock_get_state (lock),
       GST_VFIO_FLIP_LOCK_POLLING);
   /* Polling as plain on-change does: one query per poll interval. */
-  fail_unless ((gint64) gap.queries <= (2800 * MS) / POLL + 1, "%" G_GUINT64_FORMAT
-      " queries in the pause", gap.queries);
+  fail_unless ((gint64) gap.queries <= (2800 * MS) / POLL + 1,
+      "%" G_GUINT64_FORMAT " queries in the pause", gap.queries);
   fail_unless_equals_int (gap.locked_time, 0);
   simulate (lock, flips, &now, 12 * GST_SECOND, 8 * GST_SECOND, &after);
   fail_unless (after.locked_at >= 0
