@@ -12,7 +12,8 @@ typedef struct
 {
   GMutex lock;
   GstClockID clock_id;          /* periodic, on id_clock from id_base */
-  GstClockID until_id;          /* single shot, while a wait_until waits */
+  GstClockID until_id;          /* single shot, on until_clock, reused */
+  GstClock *until_clock;
   GstClock *id_clock;
   GstClockTime id_base;
   gboolean flushing;
