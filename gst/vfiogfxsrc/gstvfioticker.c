@@ -29,10 +29,21 @@ drop_id (GstVfioTicker * ticker)
   gst_clear_object (&ticker->id_clock);
 }
 
+/* Drops the single-shot id: the next wait_until makes a new one. */
+static void
+drop_until_id (GstVfioTicker * ticker)
+{
+  if (ticker->until_id)
+    gst_clock_id_unref (ticker->until_id);
+  ticker->until_id = NULL;
+  gst_clear_object (&ticker->until_clock);
+}
+
 void
 gst_vfio_ticker_clear (GstVfioTicker * ticker)
 {
   drop_id (ticker);
+  drop_until_id (ticker);
   g_mutex_clear (&ticker->lock);
 }
 
@@ -136,6 +147,58 @@ flushing:
   return GST_FLOW_FLUSHING;
 }
 
+/**
+ * gst_vfio_ticker_wait_until:
+ * @clock: the clock to wait on
+ * @base_time: the element's base time on @clock
+ * @due: the running time to wait for, off the grid (flip locking)
+ * @running_time: (out): the running time when the wait ended
+ *
+ * Waits once on a single-shot id; the periodic grid is left as it was,
+ * and its next wait skips the ticks that passed meanwhile. A time already
+ * past returns at once.
+ *
+ * Returns: %GST_FLOW_OK at @due, %GST_FLOW_FLUSHING when unlocked
+ */
+GstFlowReturn
+gst_vfio_ticker_wait_until (GstVfioTicker * ticker, GstClock * clock,
+    GstClockTime base_time, GstClockTime due, GstClockTime * running_time)
+{
+  GstClockTimeDiff jitter = 0;
+  GstClockID id;
+
+  g_return_val_if_fail (GST_CLOCK_TIME_IS_VALID (due), GST_FLOW_ERROR);
+
+  g_mutex_lock (&ticker->lock);
+  if (ticker->flushing)
+    goto flushing;
+  /* One id, re-armed for each wait: no allocation per query. */
+  if (!ticker->until_id || ticker->until_clock != clock
+      || !gst_clock_single_shot_id_reinit (clock, ticker->until_id,
+          base_time + due)) {
+    drop_until_id (ticker);
+    ticker->until_id = gst_clock_new_single_shot_id (clock, base_time + due);
+    ticker->until_clock = gst_object_ref (clock);
+  }
+  id = gst_clock_id_ref (ticker->until_id);
+  g_mutex_unlock (&ticker->lock);
+
+  gst_clock_id_wait (id, &jitter);
+
+  g_mutex_lock (&ticker->lock);
+  gst_clock_id_unref (id);
+  if (ticker->flushing)
+    goto flushing;
+  g_mutex_unlock (&ticker->lock);
+
+  *running_time = due + MAX (jitter, 0);
+  return GST_FLOW_OK;
+
+flushing:
+  g_mutex_unlock (&ticker->lock);
+  return GST_FLOW_FLUSHING;
+}
+
 void
 gst_vfio_ticker_unlock (GstVfioTicker * ticker)
 {
@@ -143,6 +206,8 @@ gst_vfio_ticker_unlock (GstVfioTicker * ticker)
   ticker->flushing = TRUE;
   if (ticker->clock_id)
     gst_clock_id_unschedule (ticker->clock_id);
+  if (ticker->until_id)
+    gst_clock_id_unschedule (ticker->until_id);
   g_mutex_unlock (&ticker->lock);
 }
 
@@ -154,5 +219,6 @@ gst_vfio_ticker_unlock_stop (GstVfioTicker * ticker)
   g_mutex_lock (&ticker->lock);
   ticker->flushing = FALSE;
   drop_id (ticker);
+  drop_until_id (ticker);
   g_mutex_unlock (&ticker->lock);
 }

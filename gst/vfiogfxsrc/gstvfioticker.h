@@ -12,6 +12,8 @@ typedef struct
 {
   GMutex lock;
   GstClockID clock_id;          /* periodic, on id_clock from id_base */
+  GstClockID until_id;          /* single shot, on until_clock, reused */
+  GstClock *until_clock;
   GstClock *id_clock;
   GstClockTime id_base;
   gboolean flushing;
@@ -26,6 +28,9 @@ void gst_vfio_ticker_clear (GstVfioTicker * ticker);
 void gst_vfio_ticker_restart (GstVfioTicker * ticker, GstClockTime period);
 GstFlowReturn gst_vfio_ticker_wait (GstVfioTicker * ticker, GstClock * clock,
     GstClockTime base_time, GstClockTime * running_time);
+GstFlowReturn gst_vfio_ticker_wait_until (GstVfioTicker * ticker,
+    GstClock * clock, GstClockTime base_time, GstClockTime due,
+    GstClockTime * running_time);
 void gst_vfio_ticker_unlock (GstVfioTicker * ticker);
 void gst_vfio_ticker_unlock_stop (GstVfioTicker * ticker);
 

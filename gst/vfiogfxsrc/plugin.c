@@ -4,11 +4,19 @@
 #endif
 
 #include "gstvfiogfxsrc.h"
+#ifdef HAVE_GUDEV
+#include "gstvfiodeviceprovider.h"
+#endif
 
 static gboolean
 plugin_init (GstPlugin * plugin)
 {
-  return GST_ELEMENT_REGISTER (vfiogfxsrc, plugin);
+  gboolean ok = GST_ELEMENT_REGISTER (vfiogfxsrc, plugin);
+
+#ifdef HAVE_GUDEV
+  ok &= GST_DEVICE_PROVIDER_REGISTER (vfiogfxdeviceprovider, plugin);
+#endif
+  return ok;
 }
 
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, vfiogfxsrc,

@@ -9,6 +9,8 @@
  *                     [--frames N | --seconds S] [--count-allocs] [--no-bare]
  *   vfio-bench bare [--frames N]
  *   vfio-bench latency [--rates 60,120,240] [--samples N]
+ *   vfio-bench flipsim [--seconds S]
+ *   vfio-bench-dev flipvm [--seconds S]
  *   vfio-bench stability [--frames N]
  *   vfio-bench scale [--sources N] [--frames N]
  */
@@ -114,8 +116,8 @@ bench_parse_mode (const gchar * mode, guint * width, guint * height)
 /* ---- the bare loop ---- */
 
 /* One QUERY_GFX_PLANE as the element asks it, nothing else. */
-static gboolean
-bare_query (gint fd)
+gboolean
+bench_bare_query (gint fd)
 {
   struct vfio_device_gfx_plane_info info;
 
@@ -135,13 +137,13 @@ bench_bare_loop (BenchDevice * dev, guint64 calls, gdouble seconds,
   guint64 start, cpu, end, n = 0, deadline;
 
   /* mbochs fails the first query of a mode it has not seen with ENOMEM. */
-  bare_query (fd);
+  bench_bare_query (fd);
   start = bench_now_ns ();
   cpu = bench_cpu_ns ();
   deadline = start + seconds * 1e9;
   do {
     for (guint i = 0; i < 1024 && (seconds > 0 || n < calls); i++, n++) {
-      if (!bare_query (fd)) {
+      if (!bench_bare_query (fd)) {
         g_printerr ("vfio-bench: QUERY_GFX_PLANE: %s\n", g_strerror (errno));
         return FALSE;
       }
@@ -189,6 +191,8 @@ static const struct
   {"steady", bench_cmd_steady, FALSE},
   {"bare", cmd_bare, FALSE},
   {"latency", bench_cmd_latency, TRUE},
+  {"flipsim", bench_cmd_flipsim, TRUE},
+  {"flipvm", bench_cmd_flipvm, FALSE},
   {"stability", bench_cmd_stability, TRUE},
   {"scale", bench_cmd_scale, TRUE},
 };
@@ -202,7 +206,7 @@ main (gint argc, gchar ** argv)
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_add_group (ctx, gst_init_get_option_group ());
   g_option_context_set_summary (ctx, "Commands: steady, bare, latency, "
-      "stability, scale (see docs/performance.md).");
+      "flipsim, flipvm, stability, scale (see docs/performance.md).");
   if (!g_option_context_parse (ctx, &argc, &argv, &error) || argc != 2) {
     g_printerr ("vfio-bench: %s\n", error ? error->message :
         "one command expected (--help)");

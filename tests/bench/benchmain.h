@@ -37,6 +37,8 @@ typedef struct
   gdouble cpu_ns_per_call;
 } BenchBare;
 
+gboolean bench_bare_query (gint fd);
+
 gboolean bench_bare_loop (BenchDevice * dev, guint64 calls, gdouble seconds,
     BenchBare * result);
 
@@ -50,5 +52,9 @@ gint bench_cmd_scale (void);
 /* benchsoak.c */
 gint bench_cmd_latency (void);
 gint bench_cmd_stability (void);
+
+/* benchflip.c */
+gint bench_cmd_flipsim (void);
+gint bench_cmd_flipvm (void);
 
 G_END_DECLS

@@ -125,6 +125,19 @@ def bullets(f, notes):
     if lat:
         out.append("- `on-change` latency from a guest flip to the buffer "
                    "leaving the source, p99: %s." % ", ".join(lat))
+    fl = "flip.60hz.flip-locked."
+    if f.get(fl + "p50_us") is not None:
+        out.append("- Flip locking (simulated against the emulated mdev) at "
+                   "60 Hz with ±0.5 ms of jitter: flip to push p50 %s ms, "
+                   "p99 %s ms (on-change: %s / %s ms), %s `QUERY_GFX_PLANE` "
+                   "per frame; p99 at 144 Hz %s ms." % (
+                       f.fmt(fl + "p50_us", "{:.2f}", 1e-3),
+                       f.fmt(fl + "p99_us", "{:.2f}", 1e-3),
+                       f.fmt("flip.60hz.on-change.p50_us", "{:.1f}", 1e-3),
+                       f.fmt("flip.60hz.on-change.p99_us", "{:.1f}", 1e-3),
+                       f.fmt(fl + "queries_per_frame", "{:.2f}"),
+                       f.fmt("flip.144hz.flip-locked.p99_us", "{:.2f}",
+                             1e-3)))
     out.append(vm_bullet(f, notes))
     return "\n".join(out)
 
@@ -186,6 +199,9 @@ def doc_block(path):
     for label, p in benchtable.SCALE_ROWS:
         scale.append(row([label, f.fmt(p + ".n.cpu_per_frame_vs_1",
                                        "x{:.2f}")]))
+    flips = [row(benchtable.FLIP_HEADER),
+             "| --- | --- |" + " ---: |" * (len(benchtable.FLIP_HEADER) - 2)]
+    flips += [row(r) for r in benchtable.flip_rows(f)]
     return "\n".join([
         "From the run of %s (%s, %s CPUs, GStreamer %s):" % (
             m["date"], m["cpu"], m["cpus"], m["gst"]),
@@ -199,7 +215,10 @@ def doc_block(path):
         "- In the VM: the element at %s of the bare `QUERY_GFX_PLANE` "
         "loop's calls/s (%s in CPU time)." % (
             benchtable.pct(f.get("vm.element.fps_vs_bare")),
-            benchtable.pct(f.get("vm.element.cpu_vs_bare")))])
+            benchtable.pct(f.get("vm.element.cpu_vs_bare"))),
+        "", "Flip to push, by capture schedule (simulated in virtual time "
+        "against the emulated mdev; see Flip locking above):", "",
+        "\n".join(flips) if len(flips) > 2 else "(not run)"])
 
 
 def splice(path, block, source):

@@ -20,6 +20,10 @@
   benchreport.py best RESULTS NEW PREFIX...
       The figures of the fastest of the runs PREFIX... in RESULTS again, as
       NEW (with NEW.fps_slowest and NEW.repeats).
+  benchreport.py flipvm OUT
+      Flip to push per schedule from a vfio-bench-dev flipvm run under
+      tests/vm/guest: its FLIPPUSH lines paired with the guest's flips
+      ("guest: t=... flip"), both CLOCK_MONOTONIC. Prints BENCH lines.
   benchreport.py table RESULTS
       The human table from the BENCH lines in RESULTS, then the targets.
   benchreport.py readme RESULTS README DOC
@@ -156,9 +160,53 @@ def cmd_best(results, new, *prefixes):
     print("BENCH %s.repeats=%d unit=runs" % (new, len(done)))
 
 
+def percentile(values, pct):
+    values = sorted(values)
+    return values[max(0, (len(values) * pct + 99) // 100 - 1)]
+
+
+def cmd_flipvm(path):
+    flips, pushes, queries = [], {}, {}
+    for line in open(path):
+        m = re.match(r"^BENCH vm\.flip\.(\S+)\.queries=(\S+) ", line)
+        if m:
+            queries[m.group(1)] = float(m.group(2))
+        m = re.match(r"^guest: t=([\d.]+) flip ", line)
+        if m:
+            flips.append(float(m.group(1)))
+        m = re.match(r"^FLIPPUSH (\S+) ([\d.]+)$", line)
+        if m:
+            pushes.setdefault(m.group(1), []).append(float(m.group(2)))
+    flips.sort()
+    for sched, times in pushes.items():
+        latency, shown, i, latest = [], set(), 0, None
+        for t in times:
+            while i < len(flips) and flips[i] <= t:
+                latest = i
+                i += 1
+            if latest is not None and latest not in shown:
+                shown.add(latest)
+                latency.append((t - flips[latest]) * 1e6)
+        window = [f for f in flips if times[0] <= f <= times[-1]]
+        p = "vm.flip.%s" % sched
+        if not latency:
+            continue
+        for name, v in (("p50_us", percentile(latency, 50)),
+                        ("p99_us", percentile(latency, 99)),
+                        ("max_us", max(latency))):
+            print("BENCH %s.%s=%.1f unit=us" % (p, name, v))
+        print("BENCH %s.flips=%d unit=flips" % (p, len(window)))
+        print("BENCH %s.pushed_pct=%.1f unit=%%" % (
+            p, 100.0 * len(shown) / max(1, len(window))))
+        if sched in queries:
+            print("BENCH %s.queries_per_flip=%.4f unit=queries/flip" % (
+                p, queries[sched] / max(1, len(window))))
+
+
 if __name__ == "__main__":
     cmds = {"callgrind": cmd_callgrind, "diff": cmd_diff,
-            "compare": cmd_compare, "strace": cmd_strace, "best": cmd_best}
+            "compare": cmd_compare, "strace": cmd_strace, "best": cmd_best,
+            "flipvm": cmd_flipvm}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds and \
             sys.argv[1] not in ("table", "readme"):
         sys.exit(__doc__)

@@ -134,6 +134,63 @@ def latency(f):
                   "max us"], rows)
 
 
+FLIP_GUESTS = [("60 Hz, +-0.5 ms, 100 ppm", "flip.60hz"),
+               ("144 Hz, +-0.5 ms, 100 ppm", "flip.144hz"),
+               ("variable, 8-40 ms", "flip.variable"),
+               ("VM: mbochs, guest at 60 Hz (TCG)", "vm.flip")]
+FLIP_SCHEDULES = ["every-tick", "on-change", "flip-locked"]
+
+
+def flip_rows(f):
+    """[guest, schedule, p50 us, p99 us, max us, flips pushed, QUERY per
+    frame, QUERY per flip, CPU ns per frame] of the flipsim figures."""
+    rows = []
+    for label, g in FLIP_GUESTS:
+        for s in FLIP_SCHEDULES:
+            p = "%s.%s." % (g, s)
+            if f.get(p + "flips") is None:
+                continue
+            rows.append([label, s, f.fmt(p + "p50_us", "{:,.0f}"),
+                         f.fmt(p + "p99_us", "{:,.0f}"),
+                         f.fmt(p + "max_us", "{:,.0f}"),
+                         f.fmt(p + "pushed_pct", "{:.1f} %"),
+                         f.fmt(p + "queries_per_frame", "{:.3f}"),
+                         f.fmt(p + "queries_per_flip", "{:.3f}"),
+                         f.fmt(p + "cpu_ns_per_frame")])
+    return rows
+
+
+FLIP_HEADER = ["guest", "schedule", "p50 us", "p99 us", "max us",
+               "flips pushed", "QUERY/frame", "QUERY/flip", "CPU ns/frame"]
+
+
+def flip(f):
+    rows = flip_rows(f)
+    if not rows:
+        return "  (not run)"
+    return table(FLIP_HEADER, rows)
+
+
+def flip_targets(f):
+    out = []
+    p = "flip.60hz.flip-locked."
+    for name, limit in (("p50_us", 1000), ("p99_us", 3000)):
+        v = f.get(p + name)
+        out.append(check(None if v is None else v <= limit,
+                         "flip-locked at 60 Hz, %s <= %d us: %s us" % (
+                             name[:3], limit, f.fmt(p + name))))
+    v = f.get("flip.144hz.flip-locked.p99_us")
+    out.append(check(None if v is None else v <= 2000,
+                     "flip-locked at 144 Hz, p99 <= 2000 us: %s us" %
+                     f.fmt("flip.144hz.flip-locked.p99_us")))
+    v = f.get(p + "queries_per_frame")
+    out.append(check(None if v is None else v <= 1.25,
+                     "flip-locked at 60 Hz, <= 1.25 QUERY_GFX_PLANE per "
+                     "pushed frame, acquisition included: %s" % f.fmt(
+                         p + "queries_per_frame", "{:.3f}")))
+    return out
+
+
 def stability(f):
     s = "stability."
     if f.get(s + "fds_first") is None:
@@ -280,6 +337,7 @@ def targets(f):
                          "(period %.0f us)" % (
                              rate, f.fmt("latency.%dhz.p99_us" % rate),
                              1e6 / rate)))
+    out += flip_targets(f)
     return "\n".join(out)
 
 
@@ -303,6 +361,11 @@ def main(path):
     print("\nLatency, on-change mode, flip to buffer leaving the source "
           "(system clock):\n")
     print(latency(f))
+    print("\nFlip to push, three capture schedules on emulated guests "
+          "(simulated in virtual time,\na query is one emulated "
+          "QUERY_GFX_PLANE; no timer wake-up latency) and in the VM (real "
+          "time; reported):\n")
+    print(flip(f))
     print("\nStability (instant clock, flips and mode changes):\n")
     print(stability(f))
     print("\nScale, sources in one process (emulated, instant clock):\n")

@@ -60,6 +60,7 @@ gst_vfio_holder_free (GstVfioHolder * holder)
     return;
   g_free (holder->command);
   g_free (holder->user);
+  g_free (holder->vm_name);
   g_free (holder);
 }
 
@@ -208,6 +209,78 @@ gst_vfio_cmdline_displays_mdev (const gchar * cmdline, gsize len,
   return FALSE;
 }
 
+/* The options of a QEMU option group, split at lone commas (",," is an
+ * escaped comma, as QEMU and libvirt write one inside a value). */
+static GPtrArray *
+split_options (const gchar * opts)
+{
+  GPtrArray *items = g_ptr_array_new_with_free_func (g_free);
+  GString *item = g_string_new (NULL);
+
+  for (const gchar * p = opts; *p; p++) {
+    if (*p == ',' && p[1] == ',') {
+      g_string_append_c (item, ',');
+      p++;
+    } else if (*p == ',') {
+      g_ptr_array_add (items, g_string_free (item, FALSE));
+      item = g_string_new (NULL);
+    } else {
+      g_string_append_c (item, *p);
+    }
+  }
+  g_ptr_array_add (items, g_string_free (item, FALSE));
+  return items;
+}
+
+/* The guest name of `-name`'s options: `guest=NAME`, or a first option
+ * without a key (QEMU's implied key). Any process can write its command
+ * line: the name is made valid UTF-8 for the properties that show it. */
+static gchar *
+name_from_options (const gchar * opts)
+{
+  g_autoptr (GPtrArray) items = split_options (opts);
+
+  for (guint i = 0; i < items->len; i++) {
+    const gchar *item = g_ptr_array_index (items, i);
+
+    if (g_str_has_prefix (item, "guest=") && item[strlen ("guest=")])
+      return g_utf8_make_valid (item + strlen ("guest="), -1);
+    if (i == 0 && *item && !strchr (item, '='))
+      return g_utf8_make_valid (item, -1);
+  }
+  return NULL;
+}
+
+/**
+ * gst_vfio_cmdline_get_vm_name:
+ * @cmdline: a /proc/PID/cmdline: arguments separated by NUL bytes
+ * @len: its length
+ *
+ * The VM's name from a QEMU command line: `-name NAME` or
+ * `-name guest=NAME,…`, the form libvirt uses with the domain name
+ * (`,,` stands for a comma in the name).
+ *
+ * Returns: (transfer full) (nullable): the name, %NULL without one
+ */
+gchar *
+gst_vfio_cmdline_get_vm_name (const gchar * cmdline, gsize len)
+{
+  gsize start = 0;
+  gboolean next_is_name = FALSE;
+
+  while (cmdline && start < len) {
+    const gchar *arg = cmdline + start;
+    gsize arg_len = strnlen (arg, len - start);
+    g_autofree gchar *copy = g_strndup (arg, arg_len);
+
+    if (next_is_name)
+      return name_from_options (copy);
+    next_is_name = g_str_equal (copy, "-name") || g_str_equal (copy, "--name");
+    start += arg_len + 1;
+  }
+  return NULL;
+}
+
 /**
  * gst_vfio_fdinfo_get_syspath:
  * @fdinfo: the text of /proc/PID/fdinfo/FD
@@ -271,6 +344,7 @@ holder_new (gint pid, const gchar * uuid)
   holder->user = user_name (holder->uid);
   cmdline = read_proc_text (pid, "cmdline", &len);
   holder->displays = gst_vfio_cmdline_displays_mdev (cmdline, len, uuid);
+  holder->vm_name = gst_vfio_cmdline_get_vm_name (cmdline, len);
   return holder;
 }
 

@@ -13,6 +13,8 @@ G_BEGIN_DECLS
  * @user: that user's name, or the uid as text
  * @displays: whether its command line shows that it consumes the mdev's
  *   display itself (QEMU `display=on` for this device)
+ * @vm_name: (nullable): the VM's name from its command line (QEMU's
+ *   `-name`, which libvirt sets to the domain name), or %NULL
  * @device_fd: its fd of the mdev's device once taken, else -1
  * @start_time: when it started, in clock ticks since boot (with @pid, it
  *   names the process for good)
@@ -26,6 +28,7 @@ typedef struct
   guint uid;
   gchar *user;
   gboolean displays;
+  gchar *vm_name;
   gint device_fd;
   guint64 start_time;
 } GstVfioHolder;
@@ -44,6 +47,9 @@ void gst_vfio_holder_free (GstVfioHolder * holder);
 GST_VFIO_API
 gboolean gst_vfio_cmdline_displays_mdev (const gchar * cmdline, gsize len,
     const gchar * uuid);
+
+GST_VFIO_API
+gchar *gst_vfio_cmdline_get_vm_name (const gchar * cmdline, gsize len);
 
 GST_VFIO_API
 gchar *gst_vfio_fdinfo_get_syspath (const gchar * fdinfo);

@@ -75,6 +75,65 @@ GST_START_TEST (test_cmdline_display_on)
 
 GST_END_TEST;
 
+/* The VM name a /proc/PID/cmdline gives, NULL for none. */
+static gchar *
+vm_name (const gchar * first, ...)
+{
+  GString *text = g_string_new (NULL);
+  g_autofree gchar *args = NULL;
+  va_list ap;
+  gchar *name;
+
+  va_start (ap, first);
+  for (const gchar * arg = first; arg; arg = va_arg (ap, const gchar *))
+    g_string_append_len (text, arg, strlen (arg) + 1);
+  va_end (ap);
+  name = gst_vfio_cmdline_get_vm_name (text->str, text->len);
+  g_string_free (text, TRUE);
+  return name;
+}
+
+#define assert_vm_name(expected, ...) G_STMT_START { \
+  gchar *name_ = vm_name (__VA_ARGS__, NULL); \
+  fail_unless_equals_string (name_, expected); \
+  g_free (name_); \
+} G_STMT_END
+
+GST_START_TEST (test_cmdline_vm_name)
+{
+  /* libvirt's form: the domain name as guest=. */
+  assert_vm_name ("win11", "/usr/bin/qemu-system-x86_64", "-name",
+      "guest=win11,debug-threads=on", "-S", "-object", "{\"qom-type\":1}");
+  /* By hand: QEMU's implied key, with options after it or not. */
+  assert_vm_name ("desk", "qemu-system-x86_64", "-m", "2G", "-name", "desk");
+  assert_vm_name ("desk", "qemu", "-name", "desk,process=qemu-desk");
+  assert_vm_name ("desk", "qemu", "--name", "desk");
+  /* guest= after another option. */
+  assert_vm_name ("lab", "qemu", "-name", "process=q,guest=lab");
+  /* A comma in the name is doubled on the command line. */
+  assert_vm_name ("a,b", "qemu", "-name", "guest=a,,b,debug-threads=on");
+  assert_vm_name ("a,b", "qemu", "-name", "a,,b");
+  /* Not UTF-8: the name still is. */
+  assert_vm_name ("vm\357\277\275x", "qemu", "-name", "guest=vm\377x");
+
+  /* No name, or not a usable one. */
+  assert_vm_name (NULL, "qemu-system-x86_64", "-m", "256");
+  assert_vm_name (NULL, "qemu", "-name");
+  assert_vm_name (NULL, "qemu", "-name", "");
+  assert_vm_name (NULL, "qemu", "-name", "guest=");
+  assert_vm_name (NULL, "qemu", "-name", "process=q,debug-threads=on");
+  fail_unless (gst_vfio_cmdline_get_vm_name (NULL, 0) == NULL);
+  /* A cmdline cut in the middle (no final NUL). */
+  {
+    const gchar text[] = { 'q', 0, '-', 'n', 'a', 'm', 'e', 0, 'v', 'm' };
+    gchar *name = gst_vfio_cmdline_get_vm_name (text, sizeof (text));
+    fail_unless_equals_string (name, "vm");
+    g_free (name);
+  }
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_fdinfo_syspath)
 {
   gchar *path;
@@ -195,6 +254,7 @@ holder_suite (void)
 
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_cmdline_display_on);
+  tcase_add_test (tc, test_cmdline_vm_name);
   tcase_add_test (tc, test_fdinfo_syspath);
   tcase_add_test (tc, test_ptrace_scope);
   tcase_add_test (tc, test_holder_exit_closes_device);
