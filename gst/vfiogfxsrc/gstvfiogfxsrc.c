@@ -65,6 +65,7 @@ GST_DEBUG_CATEGORY (gst_vfio_gfx_src_debug);
 #define DEFAULT_VMM_PID 0
 #define DEFAULT_CAPTURE_MODE GST_VFIO_GFX_SRC_CAPTURE_EVERY_TICK
 #define DEFAULT_MAX_FRAMEBUFFERS GST_VFIO_DMABUF_CACHE_DEFAULT_SIZE
+#define DEFAULT_FLIP_LOCK TRUE
 
 enum
 {
@@ -74,6 +75,7 @@ enum
   PROP_BORROW,
   PROP_VMM_PID,
   PROP_CAPTURE_MODE,
+  PROP_FLIP_LOCK,
   PROP_MAX_FRAMEBUFFERS,
   PROP_GUEST_MODE,
   PROP_STATS,
@@ -212,6 +214,8 @@ gst_vfio_gfx_src_negotiate (GstBaseSrc * bsrc)
   GST_INFO_OBJECT (self, "caps %" GST_PTR_FORMAT, caps);
   configure_from_caps (self, caps);
   gst_vfio_ticker_restart (&self->ticker, self->period);
+  if (self->flip_lock)
+    gst_vfio_flip_lock_set_poll_interval (self->flip_lock, self->period);
   return gst_base_src_set_caps (bsrc, caps);
 }
 
@@ -264,6 +268,8 @@ static void
 reset_streaming_state (GstVfioGfxSrc * self)
 {
   g_clear_pointer (&self->cache, gst_vfio_dmabuf_cache_free);
+  g_clear_pointer (&self->flip_lock, gst_vfio_flip_lock_free);
+  self->next_query = self->last_pts = GST_CLOCK_TIME_NONE;
   gst_clear_mini_object ((GstMiniObject **) & self->region_memory);
   memset (&self->plane, 0, sizeof (self->plane));
   self->have_plane = FALSE;
@@ -290,6 +296,9 @@ gst_vfio_gfx_src_start (GstBaseSrc * bsrc)
   /* capture-mode is mutable in READY only. */
   self->streaming_mode = self->capture_mode;
   max_framebuffers = self->max_framebuffers;
+  if (self->streaming_mode == GST_VFIO_GFX_SRC_CAPTURE_ON_CHANGE
+      && self->flip_lock_enabled)
+    self->flip_lock = gst_vfio_flip_lock_new (DEFAULT_PERIOD);
   GST_OBJECT_UNLOCK (self);
 
   /* What it exports stays with the device file after stop(): a restart
@@ -359,7 +368,13 @@ gst_vfio_gfx_src_unlock (GstBaseSrc * bsrc)
 static gboolean
 gst_vfio_gfx_src_unlock_stop (GstBaseSrc * bsrc)
 {
-  gst_vfio_ticker_unlock_stop (&GST_VFIO_GFX_SRC (bsrc)->ticker);
+  GstVfioGfxSrc *self = GST_VFIO_GFX_SRC (bsrc);
+
+  gst_vfio_ticker_unlock_stop (&self->ticker);
+  /* After a flush the guest's grid is learnt again. */
+  if (self->flip_lock)
+    gst_vfio_flip_lock_reset (self->flip_lock);
+  self->next_query = GST_CLOCK_TIME_NONE;
   return TRUE;
 }
 
@@ -431,6 +446,9 @@ gst_vfio_gfx_src_set_property (GObject * object, guint prop_id,
     case PROP_CAPTURE_MODE:
       self->capture_mode = g_value_get_enum (value);
       break;
+    case PROP_FLIP_LOCK:
+      self->flip_lock_enabled = g_value_get_boolean (value);
+      break;
     case PROP_MAX_FRAMEBUFFERS:
       self->max_framebuffers = g_value_get_uint (value);
       break;
@@ -473,6 +491,9 @@ gst_vfio_gfx_src_get_property (GObject * object, guint prop_id,
     case PROP_CAPTURE_MODE:
       g_value_set_enum (value, self->capture_mode);
       break;
+    case PROP_FLIP_LOCK:
+      g_value_set_boolean (value, self->flip_lock_enabled);
+      break;
     case PROP_MAX_FRAMEBUFFERS:
       g_value_set_uint (value, self->max_framebuffers);
       break;
@@ -504,7 +525,9 @@ gst_vfio_gfx_src_init (GstVfioGfxSrc * self)
   self->borrow = DEFAULT_BORROW;
   self->vmm_pid = DEFAULT_VMM_PID;
   self->capture_mode = DEFAULT_CAPTURE_MODE;
+  self->flip_lock_enabled = DEFAULT_FLIP_LOCK;
   self->max_framebuffers = DEFAULT_MAX_FRAMEBUFFERS;
+  self->next_query = self->last_pts = GST_CLOCK_TIME_NONE;
   self->signal_present = -1;
   self->period = self->frame_duration = DEFAULT_PERIOD;
   self->dmabuf_mappable = -1;
@@ -602,6 +625,23 @@ install_properties (GObjectClass * gobject_class)
       "Maximum framebuffers", "How many distinct guest framebuffers may be "
       "exported", 1, 4096, DEFAULT_MAX_FRAMEBUFFERS,
       rw | GST_PARAM_MUTABLE_READY);
+
+  /**
+   * GstVfioGfxSrc:flip-lock:
+   *
+   * With `capture-mode=on-change`: learn when the guest flips (guests flip
+   * on vblank, a host timer at the display's rate, so flips land on a
+   * grid) and query the plane just after each predicted flip, instead of
+   * on a grid of its own that a flip waits on for half a period on
+   * average. A short burst of queries finds the grid; a loop follows its
+   * drift; without a regular grid (an idle desktop, variable frame times)
+   * it polls as plain on-change does and tries again later. Buffers are
+   * stamped with the estimated flip time. Costs about 1.2 queries per
+   * frame at 60 Hz; see docs/performance.md.
+   */
+  properties[PROP_FLIP_LOCK] = g_param_spec_boolean ("flip-lock",
+      "Flip lock", "In on-change mode, query just after the guest's "
+      "predicted flips", DEFAULT_FLIP_LOCK, rw | GST_PARAM_MUTABLE_READY);
 
   /**
    * GstVfioGfxSrc:stats:

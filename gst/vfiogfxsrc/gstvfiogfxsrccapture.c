@@ -329,9 +329,31 @@ wait_for_tick (GstVfioGfxSrc * self, GstClockTime * running_time)
     clock = gst_system_clock_obtain ();
     base_time = 0;
   }
-  ret = gst_vfio_ticker_wait (&self->ticker, clock, base_time, running_time);
+  if (GST_CLOCK_TIME_IS_VALID (self->next_query))
+    ret = gst_vfio_ticker_wait_until (&self->ticker, clock, base_time,
+        self->next_query, running_time);
+  else
+    ret = gst_vfio_ticker_wait (&self->ticker, clock, base_time,
+        running_time);
   gst_object_unref (clock);
   return ret;
+}
+
+/* Flip locking: the query at @now showed a new buffer (@buffer) or not;
+ * the lock says when to query next and when the flip was, which stamps
+ * the buffer (strictly after the one before). */
+static void
+follow_flips (GstVfioGfxSrc * self, GstClockTime now, GstBuffer * buffer)
+{
+  GstClockTime flip_time = GST_CLOCK_TIME_NONE;
+
+  self->next_query = gst_vfio_flip_lock_observe (self->flip_lock, now,
+      buffer != NULL, &flip_time);
+  if (!buffer || !GST_CLOCK_TIME_IS_VALID (flip_time))
+    return;
+  if (GST_CLOCK_TIME_IS_VALID (self->last_pts))
+    flip_time = MAX (flip_time, self->last_pts + 1);
+  GST_BUFFER_PTS (buffer) = self->last_pts = flip_time;
 }
 
 /* The segment goes before the first event that needs one. */
@@ -445,6 +467,8 @@ gst_vfio_gfx_src_create (GstPushSrc * psrc, GstBuffer ** buffer)
       ret = gst_vfio_src_check_device_end (GST_ELEMENT (self), self->device);
     if (ret == GST_FLOW_OK)
       ret = capture_tick (self, running_time, buffer);
+    if (ret == GST_FLOW_OK && self->flip_lock)
+      follow_flips (self, running_time, *buffer);
   }
   if (*buffer)
     self->segment_pushed = TRUE;

@@ -7,6 +7,7 @@
 
 #include "gstvfiogfxsrc.h"
 #include "gstvfiocaps.h"
+#include "gstvfiofliplock.h"
 #include "gstvfioguestmode.h"
 #include "gstvfioticker.h"
 
@@ -40,6 +41,7 @@ struct _GstVfioGfxSrc
   gboolean borrow;
   gint vmm_pid;
   GstVfioGfxSrcCaptureMode capture_mode;
+  gboolean flip_lock_enabled;
   guint max_framebuffers;
   GstVfioGfxSrcStats stats;
   GstVfioGuestMode guest_mode;  /* its own lock */
@@ -63,6 +65,9 @@ struct _GstVfioGfxSrc
   guint32 last_id;
   gboolean pushed_any;
   GstVfioGfxSrcCaptureMode streaming_mode;      /* capture_mode at start */
+  GstVfioFlipLock *flip_lock;   /* on-change with flip-lock, else NULL */
+  GstClockTime next_query;      /* the flip lock's, NONE: on the grid */
+  GstClockTime last_pts;
   gint signal_present;          /* -1 unknown */
   gint64 last_reject_warning;
   GstVfioTicker ticker;

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfiogfxsrc with capture-mode=on-change and flip-lock on a virtual clock:
+ * an emulated guest flips on a 60 Hz grid of unknown phase, with jitter and
+ * drift; once the element has found the grid, every flip is pushed within
+ * a few milliseconds of it (not half a period later), stamped with a time
+ * close to the flip's, at about one query per frame.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <drm_fourcc.h>
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <gst/check/gsttestclock.h>
+
+#include "srccheck.h"
+#include "vfioemu.h"
+
+#define UUID "3f2e1d0c-9b8a-4766-8544-332211009988"
+#define GROUP 31
+
+static VfioEmuDevice *dev;
+
+static void
+setup (void)
+{
+  vfio_emu_reset ();
+  dev = vfio_emu_add_mdev (UUID, GROUP, VFIO_EMU_DMABUF);
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 64, 64,
+      0);
+}
+
+static void
+teardown (void)
+{
+  vfio_emu_reset ();
+  dev = NULL;
+}
+
+typedef struct
+{
+  GstHarness *h;
+  GstTestClock *clock;
+  GstClockTime period;
+  GstClockTime grid;            /* the guest's next vblank */
+  GstClockTime next_flip;       /* its flip then, a little after it */
+  GRand *rand;
+  GArray *flips;                /* GstClockTime, the guest's flips */
+} Guest;
+
+/* Flips of the guest up to @until: a grid of @period, each flip up to
+ * 0.5 ms late (the guest's own jitter). */
+static void
+guest_flips_until (Guest * g, GstClockTime until)
+{
+  while (g->next_flip <= until) {
+    GstClockTime t = g->next_flip;
+
+    vfio_emu_flip (dev);
+    g_array_append_val (g->flips, t);
+    g->grid += g->period;
+    g->next_flip = g->grid + g_rand_int_range (g->rand, 0, 500) *
+        GST_USECOND;
+  }
+}
+
+/* The last flip at or before @t. */
+static GstClockTime
+flip_before (Guest * g, GstClockTime t)
+{
+  for (guint i = g->flips->len; i > 0; i--) {
+    GstClockTime f = g_array_index (g->flips, GstClockTime, i - 1);
+    if (f <= t)
+      return f;
+  }
+  return GST_CLOCK_TIME_NONE;
+}
+
+GST_START_TEST (test_pushes_follow_flips)
+{
+  Guest g = {.period = 16666667 + 1667,       /* 60 Hz, 100 ppm slow */
+    .grid = 7 * GST_MSECOND + 300 * GST_USECOND,
+  };
+  const GstClockTime settle = 2 * GST_SECOND, end = 12 * GST_SECOND;
+  guint64 queries_at_settle = 0, frames_at_settle = 0;
+  guint late = 0, checked = 0;
+  GstClockTime worst = 0;
+
+  g.next_flip = g.grid;
+  g.rand = g_rand_new_with_seed (7);
+  g.flips = g_array_new (FALSE, FALSE, sizeof (GstClockTime));
+  g.h = gst_harness_new_with_padnames ("vfiogfxsrc", NULL, "src");
+  g_object_set (g.h->element, "device", UUID, NULL);
+  gst_util_set_object_arg (G_OBJECT (g.h->element), "capture-mode",
+      "on-change");
+  gst_harness_set_sink_caps_str (g.h, "video/x-raw(memory:DMABuf)");
+  gst_harness_use_testclock (g.h);
+  g.clock = gst_harness_get_testclock (g.h);
+  gst_harness_play (g.h);
+
+  while (gst_clock_get_time (GST_CLOCK (g.clock)) < end) {
+    GstClockID id;
+    GstClockTime due, flip;
+    GstBuffer *buf;
+
+    /* The element waits for its next query: the guest lives until then. */
+    gst_test_clock_wait_for_next_pending_id (g.clock, &id);
+    due = gst_clock_id_get_time (id);
+    gst_clock_id_unref (id);
+    guest_flips_until (&g, due);
+    gst_test_clock_set_time (g.clock, due);
+    gst_test_clock_crank (g.clock);
+
+    if (!queries_at_settle && due >= settle) {
+      queries_at_settle = stat_of (g.h->element, "queries");
+      frames_at_settle = stat_of (g.h->element, "frames");
+    }
+    /* What that query pushed, once the element waits again. */
+    gst_test_clock_wait_for_next_pending_id (g.clock, NULL);
+    while ((buf = gst_harness_try_pull (g.h))) {
+      flip = flip_before (&g, due);
+      if (due >= settle && GST_CLOCK_TIME_IS_VALID (flip)) {
+        GstClockTime delay = due - flip;
+        GstClockTimeDiff stamp = GST_CLOCK_DIFF (flip,
+            GST_BUFFER_PTS (buf));
+
+        checked++;
+        worst = MAX (worst, delay);
+        if (delay > 3 * GST_MSECOND)
+          late++;
+        fail_unless (ABS (stamp) <= 2 * GST_MSECOND, "buffer stamped %"
+            GST_STIME_FORMAT " from its flip", GST_STIME_ARGS (stamp));
+      }
+      gst_buffer_unref (buf);
+    }
+  }
+
+  GST_INFO ("%u flips checked, worst delay %" GST_TIME_FORMAT ", %u late",
+      checked, GST_TIME_ARGS (worst), late);
+  fail_unless (checked >= 500, "only %u flips pushed after the lock",
+      checked);
+  /* A flip whose jitter outruns the retries may be seen a period late. */
+  fail_unless (late * 50 <= checked, "%u of %u flips pushed late", late,
+      checked);
+  {
+    guint64 queries = stat_of (g.h->element, "queries") - queries_at_settle;
+    guint64 frames = stat_of (g.h->element, "frames") - frames_at_settle;
+
+    fail_unless (queries * 4 <= frames * 5, "%" G_GUINT64_FORMAT
+        " queries for %" G_GUINT64_FORMAT " frames", queries, frames);
+  }
+
+  gst_object_unref (g.clock);
+  gst_harness_teardown (g.h);
+  g_array_unref (g.flips);
+  g_rand_free (g.rand);
+}
+
+GST_END_TEST;
+
+static Suite *
+flipcapture_suite (void)
+{
+  Suite *s = suite_create ("vfiogfxsrc-flip-lock");
+  TCase *tc = tcase_create ("general");
+
+  tcase_add_checked_fixture (tc, setup, teardown);
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_pushes_follow_flips);
+  return s;
+}
+
+GST_CHECK_MAIN (flipcapture);
