@@ -197,6 +197,7 @@ gst_vfio_gfx_src_negotiate (GstBaseSrc * bsrc)
           GST_BASE_SRC_PAD (bsrc)))
     self->have_plane = FALSE;
   /* create() negotiates once the guest shows a plane. */
+  self->negotiated = FALSE;
   if (!self->have_plane)
     return TRUE;
 
@@ -216,7 +217,8 @@ gst_vfio_gfx_src_negotiate (GstBaseSrc * bsrc)
   gst_vfio_ticker_restart (&self->ticker, self->period);
   if (self->flip_lock)
     gst_vfio_flip_lock_set_poll_interval (self->flip_lock, self->period);
-  return gst_base_src_set_caps (bsrc, caps);
+  self->negotiated = gst_base_src_set_caps (bsrc, caps);
+  return self->negotiated;
 }
 
 static gboolean
@@ -273,6 +275,7 @@ reset_streaming_state (GstVfioGfxSrc * self)
   gst_clear_mini_object ((GstMiniObject **) & self->region_memory);
   memset (&self->plane, 0, sizeof (self->plane));
   self->have_plane = FALSE;
+  self->negotiated = FALSE;
   self->pushed_any = FALSE;
   self->signal_present = -1;
   self->last_reject_warning = 0;

@@ -458,7 +458,8 @@ gst_vfio_gfx_src_create (GstPushSrc * psrc, GstBuffer ** buffer)
   GstFlowReturn ret = GST_FLOW_OK;
 
   *buffer = NULL;
-  if (!gst_pad_has_current_caps (GST_BASE_SRC_PAD (self)))
+  /* A flag, not gst_pad_has_current_caps (): this runs every frame. */
+  if (!self->negotiated)
     ret = negotiate_first_plane (self);
 
   while (ret == GST_FLOW_OK && !*buffer) {

@@ -53,6 +53,7 @@ struct _GstVfioGfxSrc
   guint32 region_index;         /* of region_memory */
   GstVfioPlane plane;           /* the layout the caps describe */
   gboolean have_plane;
+  gboolean negotiated;          /* caps set for the plane */
   GstVideoInfo vinfo;           /* with the plane's stride */
   gboolean dmabuf_caps;
   gboolean variable_rate;

@@ -126,6 +126,9 @@ post_end_message (GstElement * element, GstStructure * s)
 GstFlowReturn
 gst_vfio_src_check_device_end (GstElement * element, GstVfioDevice * device)
 {
+  /* Every frame: one cheap check, the details only when it ends. */
+  if (G_LIKELY (!gst_vfio_device_is_ending (device)))
+    return GST_FLOW_OK;
   if (gst_vfio_device_holder_exited (device)) {
     gint pid = gst_vfio_device_get_holder_pid (device);
 

@@ -51,6 +51,7 @@ typedef struct
   gint holder_pidfd;
   gint device_fd;
   GstVfioFdWatch *holder_watch;
+  gint ending;                  /* atomic: either watch fired */
 } SharedState;
 
 struct _GstVfioDevice
@@ -361,6 +362,15 @@ policy_for_vendor (guint16 vendor)
       GST_VFIO_EXPORT_ONCE;
 }
 
+/* On a watch's thread: one flag for the streaming thread to read. */
+static void
+mark_ending (gpointer data)
+{
+  SharedState *shared = data;
+
+  g_atomic_int_set (&shared->ending, TRUE);
+}
+
 static SharedState *
 shared_state_new (GstVfioDevice * self, gboolean watch_removal)
 {
@@ -372,7 +382,8 @@ shared_state_new (GstVfioDevice * self, gboolean watch_removal)
   shared->policy = policy_for_vendor (shared->pci_vendor);
   shared->exports = gst_vfio_export_table_new (shared->policy);
   if (watch_removal)
-    shared->removal = gst_vfio_removal_watch_new (self->device_fd);
+    shared->removal = gst_vfio_removal_watch_new (self->device_fd,
+        mark_ending, shared);
   GST_INFO_OBJECT (self, "PCI vendor 0x%04x: exports %s, %s request IRQ",
       shared->pci_vendor, shared->policy == GST_VFIO_EXPORT_ONCE ?
       "once per id" : "repeatable", shared->removal ? "with a" : "no");
@@ -554,6 +565,7 @@ release_on_holder_exit (gpointer data)
         shared->holder_pid, g_strerror (errno));
   if (null_fd >= 0)
     close (null_fd);
+  mark_ending (shared);
 }
 
 /**
@@ -606,6 +618,19 @@ gst_vfio_device_holder_exited (GstVfioDevice * self)
 {
   g_return_val_if_fail (GST_IS_VFIO_DEVICE (self), FALSE);
   return gst_vfio_fd_watch_fired (self->shared->holder_watch);
+}
+
+/**
+ * gst_vfio_device_is_ending:
+ *
+ * Returns: %TRUE once the holder exited or the driver asked for the device
+ * back (see gst_vfio_device_holder_exited() and
+ * gst_vfio_device_removal_requested()); one call for every frame
+ */
+gboolean
+gst_vfio_device_is_ending (GstVfioDevice * self)
+{
+  return g_atomic_int_get (&self->shared->ending);
 }
 
 /**

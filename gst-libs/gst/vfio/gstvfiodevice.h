@@ -105,6 +105,9 @@ GST_VFIO_API
 gboolean gst_vfio_device_holder_exited (GstVfioDevice * self);
 
 GST_VFIO_API
+gboolean gst_vfio_device_is_ending (GstVfioDevice * self);
+
+GST_VFIO_API
 gint gst_vfio_device_get_holder_pid (GstVfioDevice * self);
 
 GST_VFIO_API

@@ -69,6 +69,12 @@ struct _GstVfioDmabufCache
   GstVfioDevice *device;
   GstVfioExportTable *table;
   guint max_entries;
+  /* The last hit, for the steady state (the guest shows the same buffer
+   * again) without the table's lock: its reference keeps it out of
+   * eviction. */
+  guint32 last_id;
+  GstMemory *last_memory;
+  guint64 last_size;
 };
 
 static void
@@ -178,6 +184,8 @@ gst_vfio_dmabuf_cache_free (GstVfioDmabufCache * cache)
 {
   if (!cache)
     return;
+  if (cache->last_memory)
+    gst_memory_unref (cache->last_memory);
   gst_object_unref (cache->device);
   g_free (cache);
 }
@@ -372,6 +380,16 @@ gst_vfio_dmabuf_cache_lookup (GstVfioDmabufCache * cache,
   g_return_val_if_fail (cache != NULL, NULL);
   g_return_val_if_fail (plane->type == GST_VFIO_PLANE_TYPE_DMABUF, NULL);
 
+  if (exported)
+    *exported = FALSE;
+  if (cache->last_memory && plane->id == cache->last_id) {
+    if (!gst_vfio_plane_fits (plane, cache->last_size, error))
+      return NULL;
+    return gst_memory_ref (cache->last_memory);
+  }
+  /* Another id: the last hit must not look in use to the eviction. */
+  gst_clear_mini_object ((GstMiniObject **) & cache->last_memory);
+
   table = cache->table;
   g_mutex_lock (&table->lock);
   entry = find_or_export (cache, plane->id, &did_export, error);
@@ -383,8 +401,13 @@ gst_vfio_dmabuf_cache_lookup (GstVfioDmabufCache * cache,
     g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_REJECTED,
         "%s", entry->refusal);
   /* Kept even when it does not fit: the id must not be exported again. */
-  else if (gst_vfio_plane_fits (plane, entry->size, error))
+  else if (gst_vfio_plane_fits (plane, entry->size, error)) {
     memory = gst_memory_ref (entry->memory);
+    gst_mini_object_replace ((GstMiniObject **) & cache->last_memory,
+        (GstMiniObject *) memory);
+    cache->last_id = entry->id;
+    cache->last_size = entry->size;
+  }
 
 done:
   g_mutex_unlock (&table->lock);

@@ -84,11 +84,13 @@ set_request_trigger (gint device_fd, gint fd)
 /**
  * gst_vfio_removal_watch_new:
  * @device_fd: a device fd this process opened itself
+ * @func: (nullable): run on the watch's thread when the request comes
  *
  * Returns: (nullable): a watch, or %NULL when the device has no request IRQ
  */
 GstVfioRemovalWatch *
-gst_vfio_removal_watch_new (gint device_fd)
+gst_vfio_removal_watch_new (gint device_fd, GstVfioFdWatchFunc func,
+    gpointer data)
 {
   GstVfioRemovalWatch *watch;
 
@@ -109,7 +111,7 @@ gst_vfio_removal_watch_new (gint device_fd)
     return NULL;
   }
   watch->watch = gst_vfio_fd_watch_new (watch->request_fd, "vfio-request",
-      NULL, NULL);
+      func, data);
   return watch;
 }
 

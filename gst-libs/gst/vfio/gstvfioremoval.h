@@ -4,12 +4,15 @@
 
 #include <glib.h>
 
+#include "gstvfiofdwatch.h"
+
 G_BEGIN_DECLS
 
 typedef struct _GstVfioRemovalWatch GstVfioRemovalWatch;
 
 G_GNUC_INTERNAL
-GstVfioRemovalWatch *gst_vfio_removal_watch_new (gint device_fd);
+GstVfioRemovalWatch *gst_vfio_removal_watch_new (gint device_fd,
+    GstVfioFdWatchFunc func, gpointer data);
 
 G_GNUC_INTERNAL
 gboolean gst_vfio_removal_watch_requested (GstVfioRemovalWatch * watch);
