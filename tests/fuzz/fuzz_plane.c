@@ -217,6 +217,10 @@ rule_valid (const GstVfioPlane * p)
       || p->height > 16384 || bpp == 0
       || !rule_tile (p->modifier, &tile_width, &tile_height))
     return FALSE;
+  /* A region plane names a device-specific region: never a BAR, the
+   * config space or the VGA window (indexes 0 .. 8). */
+  if (p->type == GST_VFIO_PLANE_TYPE_REGION && p->id < 9)
+    return FALSE;
   return (guint64) p->stride >= rule_line_pixels (p) * bpp
       && p->stride <= 256 * 1024 && p->stride % tile_width == 0
       && (guint64) p->size >= (guint64) p->stride * rule_rows (p);

@@ -46,7 +46,7 @@ GST_START_TEST (test_wait_until)
   thread = g_thread_new ("wait", wait_until_thread, &w);
   gst_test_clock_wait_for_next_pending_id (test_clock, NULL);
   gst_test_clock_set_time (test_clock, BASE + 6 * GST_MSECOND);
-  gst_test_clock_process_next_clock_id (test_clock);
+  gst_clock_id_unref (gst_test_clock_process_next_clock_id (test_clock));
   g_thread_join (thread);
   fail_unless_equals_int (w.ret, GST_FLOW_OK);
   fail_unless (w.running_time >= 5 * GST_MSECOND);
