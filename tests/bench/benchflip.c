@@ -24,8 +24,11 @@
  * double-buffered guest flipping twice between two queries shows the same
  * id again, which the schedules would take as no flip.
  *
- * Once vfiogfxsrc drives flip locking itself, the flip-locked row comes
- * from the element: see CELL_FLIP_LOCKED below.
+ * The flip-locked row is vfiogfxsrc itself (capture-mode=on-change,
+ * flip-lock on) on a GstTestClock that the guest's flips are played
+ * against: each of its waits is released at its own time, after the flips
+ * due by then. A push's latency is from the latest flip to the query that
+ * found it.
  *
  * flipvm: the same three schedules in real time on a real device (the
  * VM's mbochs, a guest flipping with tests/vm/guest's animate), one after
@@ -40,6 +43,8 @@
 
 #include "benchmain.h"
 #include "gstvfiofliplock.h"
+
+#include <gst/check/gsttestclock.h>
 
 #include <errno.h>
 #include <linux/vfio.h>
@@ -166,10 +171,112 @@ simulate_cell (BenchDevice * dev, Schedule schedule, GArray * flips,
   return TRUE;
 }
 
-/* What measures each schedule. Once the element locks to flips, the
- * flip-locked cell is the element's run (on the system clock, a thread
- * playing the guest): change this one line. */
-#define CELL_FLIP_LOCKED simulate_cell
+/* The element's run: what its source pad pushes, at the virtual time of
+ * the query that found it. */
+typedef struct
+{
+  CellResult *res;
+  gint64 due;                   /* running time of the query released */
+  gint64 latest;                /* the latest flip made by then, -1 none */
+  gint64 pushed;                /* that flip, once pushed */
+} ElementCell;
+
+static GstPadProbeReturn
+count_push (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  ElementCell *c = data;
+
+  c->res->pushes++;
+  if (c->latest >= 0 && c->latest != c->pushed) {
+    gdouble us = (c->due - c->latest) / 1e3;
+
+    g_array_append_val (c->res->latency, us);
+    c->res->flips_pushed++;
+    c->pushed = c->latest;
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+static guint64
+queries_of (GstElement * src)
+{
+  g_autoptr (GstStructure) stats = NULL;
+  guint64 queries = 0;
+
+  g_object_get (src, "stats", &stats, NULL);
+  gst_structure_get_uint64 (stats, "queries", &queries);
+  return queries;
+}
+
+static gboolean
+element_cell (BenchDevice * dev, Schedule schedule, GArray * flips,
+    gint64 period, gint64 end, CellResult * res)
+{
+  GstClock *clock = gst_test_clock_new ();
+  GstTestClock *test_clock = GST_TEST_CLOCK (clock);
+  GstElement *pipeline = gst_pipeline_new (NULL);
+  GstElement *src = gst_element_factory_make ("vfiogfxsrc", NULL);
+  GstElement *filter = gst_element_factory_make ("capsfilter", NULL);
+  GstElement *sink = gst_element_factory_make ("fakesink", NULL);
+  const gint64 *f = (const gint64 *) flips->data;
+  ElementCell c = {.res = res,.latest = -1,.pushed = -1 };
+  guint64 cpu, queries;
+  GstClockTime base;
+  GstPad *pad;
+  guint i = 0;
+
+  g_object_set (src, "device-fd", bench_device_fd (dev), NULL);
+  gst_util_set_object_arg (G_OBJECT (src), "capture-mode", "on-change");
+  gst_util_set_object_arg (G_OBJECT (filter), "caps",
+      "video/x-raw(memory:DMABuf)");
+  g_object_set (sink, "sync", FALSE, NULL);
+  gst_bin_add_many (GST_BIN (pipeline), src, filter, sink, NULL);
+  gst_element_link_many (src, filter, sink, NULL);
+  gst_pipeline_use_clock (GST_PIPELINE (pipeline), clock);
+  pad = gst_element_get_static_pad (src, "src");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_push, &c, NULL);
+  gst_object_unref (pad);
+  if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE)
+    goto failed;
+  base = gst_element_get_base_time (pipeline);
+
+  cpu = bench_cpu_ns ();
+  queries = queries_of (src);
+  while (c.due < end) {
+    GstClockID id;
+
+    /* The element waits for its next query: the guest flips until then,
+     * then the query is released and the element waits again. */
+    gst_test_clock_wait_for_next_pending_id (test_clock, &id);
+    c.due = (gint64) (gst_clock_id_get_time (id) - base);
+    gst_clock_id_unref (id);
+    while (i < flips->len && f[i] <= c.due) {
+      bench_device_flip (dev);
+      c.latest = f[i++];
+      res->flips++;
+    }
+    gst_test_clock_set_time (test_clock, base + c.due);
+    gst_test_clock_crank (test_clock);
+  }
+  gst_test_clock_wait_for_next_pending_id (test_clock, NULL);
+  res->queries = queries_of (src) - queries;
+  res->cpu_ns = bench_cpu_ns () - cpu;
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  gst_object_unref (clock);
+  return TRUE;
+
+failed:
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  gst_object_unref (clock);
+  return FALSE;
+}
+
+/* What measures each schedule: the polling ones simulated, flip locking
+ * by the element itself. */
+#define CELL_FLIP_LOCKED element_cell
 
 typedef gboolean (*CellFunc) (BenchDevice * dev, Schedule schedule,
     GArray * flips, gint64 period, gint64 end, CellResult * res);

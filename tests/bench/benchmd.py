@@ -216,8 +216,10 @@ def doc_block(path):
         "loop's calls/s (%s in CPU time)." % (
             benchtable.pct(f.get("vm.element.fps_vs_bare")),
             benchtable.pct(f.get("vm.element.cpu_vs_bare"))),
-        "", "Flip to push, by capture schedule (simulated in virtual time "
-        "against the emulated mdev; see Flip locking above):", "",
+        "", "Flip to push, by capture schedule, in virtual time against "
+        "the emulated mdev (every-tick and on-change simulated; flip-locked "
+        "is vfiogfxsrc itself on a test clock; see Flip locking above):",
+        "",
         "\n".join(flips) if len(flips) > 2 else "(not run)"])
 
 

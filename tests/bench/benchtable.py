@@ -362,8 +362,9 @@ def main(path):
           "(system clock):\n")
     print(latency(f))
     print("\nFlip to push, three capture schedules on emulated guests "
-          "(simulated in virtual time,\na query is one emulated "
-          "QUERY_GFX_PLANE; no timer wake-up latency) and in the VM (real "
+          "(in virtual time, a query is\none emulated QUERY_GFX_PLANE, no "
+          "timer wake-up latency; every-tick and on-change simulated,\n"
+          "flip-locked is vfiogfxsrc on a test clock) and in the VM (real "
           "time; reported):\n")
     print(flip(f))
     print("\nStability (instant clock, flips and mode changes):\n")
