@@ -658,18 +658,6 @@ gst_vfio_device_get_export_policy (GstVfioDevice * self)
 }
 
 /**
- * gst_vfio_device_get_pci_vendor:
- *
- * Returns: the PCI vendor id the device shows the guest, 0 when unknown
- */
-guint16
-gst_vfio_device_get_pci_vendor (GstVfioDevice * self)
-{
-  g_return_val_if_fail (GST_IS_VFIO_DEVICE (self), 0);
-  return self->shared->pci_vendor;
-}
-
-/**
  * gst_vfio_device_is_adopted:
  *
  * Returns: %TRUE when the device came from another process's fd

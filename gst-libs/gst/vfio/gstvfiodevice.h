@@ -82,9 +82,6 @@ GST_VFIO_API
 GstVfioExportPolicy gst_vfio_device_get_export_policy (GstVfioDevice * self);
 
 GST_VFIO_API
-guint16 gst_vfio_device_get_pci_vendor (GstVfioDevice * self);
-
-GST_VFIO_API
 gboolean gst_vfio_device_is_adopted (GstVfioDevice * self);
 
 GST_VFIO_API

@@ -124,7 +124,7 @@ is_vfio_device_fd (gint fd)
   return g_str_equal (target, "anon_inode:[vfio-device]");
 }
 
-gboolean
+static gboolean
 gst_vfio_device_file_same (gint fd_a, gint fd_b)
 {
   gint res;

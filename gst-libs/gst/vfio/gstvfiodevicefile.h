@@ -32,9 +32,6 @@ G_GNUC_INTERNAL
 gpointer gst_vfio_device_file_get_data (GstVfioDeviceFile * file);
 
 G_GNUC_INTERNAL
-gboolean gst_vfio_device_file_same (gint fd_a, gint fd_b);
-
-G_GNUC_INTERNAL
 guint gst_vfio_device_file_collect (void);
 
 G_END_DECLS
