@@ -419,6 +419,49 @@ GST_START_TEST (test_vmm_exit_ends_stream)
 
 GST_END_TEST;
 
+/* The VMM exits while frames are being captured: the watcher closes the
+ * device under the streaming thread, which may query the closed fd before
+ * it sees the end. The emulator holds the watcher right after the close,
+ * so the streaming thread does query it: still an EOS, never an error. */
+GST_START_TEST (test_vmm_exit_mid_capture_is_no_error)
+{
+  gint fd = vfio_emu_open_device_fd (dev);
+  GstHarness *h = harness_on (fd);
+  GstMessage *error;
+  GstBus *bus;
+  gint status;
+  pid_t vmm;
+
+  vmm = fork ();
+  if (vmm == 0) {
+    pause ();
+    _exit (0);
+  }
+  g_object_set (h->element, "vmm-pid", (gint) vmm, NULL);
+  bus = attach_bus (h->element);
+  gst_harness_play (h);
+  pull_one (h);
+  close (fd);
+
+  vfio_emu_set_replace_delay (300);
+  kill (vmm, SIGKILL);
+  fail_unless_equals_int (waitpid (vmm, &status, 0), vmm);
+  gst_structure_free (wait_element_message (bus, "vfiogfxsrc-vmm-exited"));
+  expect_eos (h);
+
+  error = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  if (error) {
+    g_autoptr (GError) err = NULL;
+
+    gst_message_parse_error (error, &err, NULL);
+    fail ("the end of the VMM gave an error: %s", err->message);
+  }
+  gst_harness_teardown (h);
+  release_bus (bus);
+}
+
+GST_END_TEST;
+
 /* mbochs: every scan-out buffer is its own id, and the first query of each
  * fails with ENOMEM. A guest panning through 24 buffers 2.5 times: each id
  * exported once (the emulated mbochs aborts at a second export). */
@@ -538,6 +581,7 @@ exports_suite (void)
   tcase_add_test (tc, test_dmabuf_fds_close_on_exec);
   tcase_add_test (tc, test_refused_export_not_retried);
   tcase_add_test (tc, test_vmm_exit_ends_stream);
+  tcase_add_test (tc, test_vmm_exit_mid_capture_is_no_error);
   tcase_add_test (tc, test_mbochs_panning_guest);
   tcase_add_test (tc, test_gvtg_reexports_past_bound);
   tcase_add_test (tc, test_request_irq_ends_stream);
