@@ -379,31 +379,55 @@ expect_eos (GstHarness * h)
   fail ("no EOS");
 }
 
-/* device-fd with the VMM's pid: when the VMM exits, the device is closed
- * at once and the stream ends with EOS and a message naming the pid. */
-GST_START_TEST (test_vmm_exit_ends_stream)
+/* A VMM that waits to be killed. */
+static pid_t
+fork_vmm (void)
 {
-  gint fd = vfio_emu_open_device_fd (dev);
-  GstHarness *h = harness_on (fd);
-  GstBus *bus;
-  GstStructure *msg;
-  gint status, pid = 0;
-  pid_t vmm;
+  pid_t vmm = fork ();
 
-  vmm = fork ();
   if (vmm == 0) {
     pause ();
     _exit (0);
   }
+  return vmm;
+}
+
+/* A harness streaming from the device fd of @vmm, which the application
+ * already let go of: only the element's copy is left. */
+static GstHarness *
+harness_on_vmm_device (pid_t vmm, GstBus ** bus)
+{
+  gint fd = vfio_emu_open_device_fd (dev);
+  GstHarness *h = harness_on (fd);
+
   g_object_set (h->element, "vmm-pid", (gint) vmm, NULL);
-  bus = attach_bus (h->element);
+  *bus = attach_bus (h->element);
   gst_harness_play (h);
   pull_one (h);
-  /* The application lets go of its fd: only the element's copy is left. */
   close (fd);
+  return h;
+}
+
+static void
+kill_vmm (pid_t vmm)
+{
+  gint status;
 
   kill (vmm, SIGKILL);
   fail_unless_equals_int (waitpid (vmm, &status, 0), vmm);
+}
+
+/* device-fd with the VMM's pid: when the VMM exits, the device is closed
+ * at once and the stream ends with EOS and a message naming the pid. */
+GST_START_TEST (test_vmm_exit_ends_stream)
+{
+  pid_t vmm = fork_vmm ();
+  GstBus *bus;
+  GstHarness *h = harness_on_vmm_device (vmm, &bus);
+  GstStructure *msg;
+  gint pid = 0;
+
+  kill_vmm (vmm);
   msg = wait_element_message (bus, "vfiogfxsrc-vmm-exited");
   fail_unless (gst_structure_get_int (msg, "pid", &pid));
   fail_unless_equals_int (pid, vmm);
@@ -425,27 +449,13 @@ GST_END_TEST;
  * so the streaming thread does query it: still an EOS, never an error. */
 GST_START_TEST (test_vmm_exit_mid_capture_is_no_error)
 {
-  gint fd = vfio_emu_open_device_fd (dev);
-  GstHarness *h = harness_on (fd);
-  GstMessage *error;
+  pid_t vmm = fork_vmm ();
   GstBus *bus;
-  gint status;
-  pid_t vmm;
-
-  vmm = fork ();
-  if (vmm == 0) {
-    pause ();
-    _exit (0);
-  }
-  g_object_set (h->element, "vmm-pid", (gint) vmm, NULL);
-  bus = attach_bus (h->element);
-  gst_harness_play (h);
-  pull_one (h);
-  close (fd);
+  GstHarness *h = harness_on_vmm_device (vmm, &bus);
+  GstMessage *error;
 
   vfio_emu_set_replace_delay (300);
-  kill (vmm, SIGKILL);
-  fail_unless_equals_int (waitpid (vmm, &status, 0), vmm);
+  kill_vmm (vmm);
   gst_structure_free (wait_element_message (bus, "vfiogfxsrc-vmm-exited"));
   expect_eos (h);
 
