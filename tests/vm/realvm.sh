@@ -23,11 +23,12 @@ vmm_log=/tmp/qemu.log   # what QEMU printed
 now () { date +%s.%N; }
 since () { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
-# wait_for SECONDS CMD...: polls CMD every 0.2 s; fails when QEMU is gone.
+# wait_for SECONDS CMD...: polls CMD every 0.2 s for SECONDS of wall time
+# (a loaded VM makes each poll slower); fails when QEMU is gone.
 wait_for () {
-  local t=$1 i
+  local end=$((SECONDS + $1))
   shift
-  for i in $(seq $((t * 5))); do
+  while [ $SECONDS -lt $end ]; do
     "$@" && return 0
     [ -z "$qemu" ] || kill -0 "$qemu" 2>/dev/null || return 1
     sleep 0.2
@@ -64,7 +65,7 @@ show_serial () {
 # capture_guest STARTED: once the guest has set its mode, a capture of
 # device=$uuid until EOS; tells the guest to flip.
 capture_guest () {
-  wait_for 200 grep -q '^kmsguest: .* mode set ' $serial.log ||
+  wait_for 300 grep -q '^kmsguest: .* mode set ' $serial.log ||
     { show_serial; fail "no mode set by the guest"; }
   mode_set=$(since "$1")
   say "the guest's mode set $mode_set s after QEMU started"
