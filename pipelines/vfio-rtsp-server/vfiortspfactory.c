@@ -8,6 +8,10 @@
  * joins it and sets the source's guest-mode, which rewrites the guest's
  * EDID only when the mode differs from the one written.
  *
+ * The media is cached by the factory, which constructs it for the first
+ * client only: the server applies the mode of the later ones
+ * (vfio_rtsp_factory_set_mode()) when they ask for a description.
+ *
  * It also counts the encoded frames and bytes that reach the payloader,
  * for the server's status line.
  */
@@ -30,7 +34,8 @@ struct _VfioRtspFactory
   gchar *name;
   VfioRtspEncoding encoding;
 
-  /* under the object lock: the media being served and its source */
+  /* the media being served and its source (a GObject has no object lock) */
+  GMutex lock;
   GstRTSPMedia *media;
   GstElement *source;
 
@@ -126,12 +131,12 @@ vfio_rtsp_factory_gen_key (GstRTSPMediaFactory * factory,
 static void
 on_unprepared (GstRTSPMedia * media, VfioRtspFactory * self)
 {
-  GST_OBJECT_LOCK (self);
+  g_mutex_lock (&self->lock);
   if (self->media == media) {
     g_clear_object (&self->media);
     gst_clear_object (&self->source);
   }
-  GST_OBJECT_UNLOCK (self);
+  g_mutex_unlock (&self->lock);
   GST_DEBUG_OBJECT (self, "%s: media %p unprepared", self->name, media);
 }
 
@@ -141,16 +146,16 @@ track_media (VfioRtspFactory * self, GstRTSPMedia * media)
   g_autoptr (GstElement) element = gst_rtsp_media_get_element (media);
   GstElement *source = gst_bin_get_by_name (GST_BIN (element), "src");
 
-  GST_OBJECT_LOCK (self);
+  g_mutex_lock (&self->lock);
   if (self->media == media) {
-    GST_OBJECT_UNLOCK (self);
+    g_mutex_unlock (&self->lock);
     gst_clear_object (&source);
     return;
   }
   g_set_object (&self->media, media);
   gst_clear_object (&self->source);
   self->source = source;
-  GST_OBJECT_UNLOCK (self);
+  g_mutex_unlock (&self->lock);
   g_signal_connect_object (media, "unprepared", G_CALLBACK (on_unprepared),
       self, 0);
 }
@@ -162,9 +167,14 @@ vfio_rtsp_mode_is_valid (const gchar * mode)
       "(@[1-9][0-9]{0,2})?$", mode, 0, 0);
 }
 
-/* The mode=WxH[@R] of the URL's query; FALSE for a malformed one. */
-static gboolean
-url_mode (const GstRTSPUrl * url, gchar ** mode)
+/**
+ * vfio_rtsp_url_mode:
+ * @mode: (out): the mode=WxH[@R] of @url's query, or NULL
+ *
+ * Returns: FALSE for a malformed query or mode
+ */
+gboolean
+vfio_rtsp_url_mode (const GstRTSPUrl * url, gchar ** mode)
 {
   g_autoptr (GHashTable) params = NULL;
   const gchar *value;
@@ -189,22 +199,18 @@ vfio_rtsp_factory_construct (GstRTSPMediaFactory * factory,
     const GstRTSPUrl * url)
 {
   VfioRtspFactory *self = VFIO_RTSP_FACTORY (factory);
-  g_autoptr (GstElement) source = NULL;
   g_autofree gchar *mode = NULL;
   GstRTSPMedia *media;
 
-  if (!url_mode (url, &mode))
+  if (!vfio_rtsp_url_mode (url, &mode))
     goto bad_mode;
   media = GST_RTSP_MEDIA_FACTORY_CLASS (vfio_rtsp_factory_parent_class)
       ->construct (factory, url);
   if (!media)
     return NULL;
   track_media (self, media);
-  source = vfio_rtsp_factory_get_source (self);
-  if (mode && source) {
-    GST_INFO_OBJECT (self, "%s: guest-mode=%s", self->name, mode);
-    g_object_set (source, "guest-mode", mode, NULL);
-  }
+  if (mode)
+    vfio_rtsp_factory_set_mode (self, mode);
   return media;
 
   /* ERRORS */
@@ -254,9 +260,9 @@ vfio_rtsp_factory_get_media (VfioRtspFactory * self)
 {
   GstRTSPMedia *media;
 
-  GST_OBJECT_LOCK (self);
+  g_mutex_lock (&self->lock);
   media = self->media ? g_object_ref (self->media) : NULL;
-  GST_OBJECT_UNLOCK (self);
+  g_mutex_unlock (&self->lock);
   return media;
 }
 
@@ -266,10 +272,27 @@ vfio_rtsp_factory_get_source (VfioRtspFactory * self)
 {
   GstElement *source;
 
-  GST_OBJECT_LOCK (self);
+  g_mutex_lock (&self->lock);
   source = self->source ? gst_object_ref (self->source) : NULL;
-  GST_OBJECT_UNLOCK (self);
+  g_mutex_unlock (&self->lock);
   return source;
+}
+
+/**
+ * vfio_rtsp_factory_set_mode:
+ *
+ * Gives the guest @mode through the source's guest-mode, which writes the
+ * EDID only when the mode differs from the one it wrote.
+ */
+void
+vfio_rtsp_factory_set_mode (VfioRtspFactory * self, const gchar * mode)
+{
+  g_autoptr (GstElement) source = vfio_rtsp_factory_get_source (self);
+
+  if (!source)
+    return;
+  GST_INFO_OBJECT (self, "%s: guest-mode=%s", self->name, mode);
+  g_object_set (source, "guest-mode", mode, NULL);
 }
 
 /* Encoded frames and bytes since the factory was made. */
@@ -313,6 +336,7 @@ vfio_rtsp_factory_finalize (GObject * object)
   gst_clear_object (&self->device);
   g_free (self->uuid);
   g_free (self->name);
+  g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (vfio_rtsp_factory_parent_class)->finalize (object);
 }
 
@@ -334,4 +358,5 @@ vfio_rtsp_factory_class_init (VfioRtspFactoryClass * klass)
 static void
 vfio_rtsp_factory_init (VfioRtspFactory * self)
 {
+  g_mutex_init (&self->lock);
 }

@@ -28,6 +28,10 @@ void vfio_rtsp_factory_get_counts (VfioRtspFactory * self, guint64 * frames,
 
 gboolean vfio_rtsp_factory_end (VfioRtspFactory * self);
 
+void vfio_rtsp_factory_set_mode (VfioRtspFactory * self, const gchar * mode);
+
 gboolean vfio_rtsp_mode_is_valid (const gchar * mode);
+
+gboolean vfio_rtsp_url_mode (const GstRTSPUrl * url, gchar ** mode);
 
 G_END_DECLS

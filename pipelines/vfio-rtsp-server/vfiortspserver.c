@@ -195,6 +195,41 @@ on_media_configure (GstRTSPMediaFactory * factory, GstRTSPMedia * media,
       factory, 0);
 }
 
+/* ---- requests ---- */
+
+/* ?mode=WxH[@R] of a client that joins a stream being served: a malformed
+ * one is refused (400), a valid one given to the guest. */
+static GstRTSPStatusCode
+on_pre_describe (GstRTSPClient * client, GstRTSPContext * ctx,
+    VfioRtspServer * self)
+{
+  g_autoptr (GstRTSPMediaFactory) factory = NULL;
+  g_autofree gchar *mode = NULL;
+
+  if (!ctx->uri)
+    return GST_RTSP_STS_OK;
+  if (!vfio_rtsp_url_mode (ctx->uri, &mode)) {
+    GST_INFO ("refused query '%s': expected mode=WxH or mode=WxH@R",
+        ctx->uri->query);
+    return GST_RTSP_STS_BAD_REQUEST;
+  }
+  if (!mode)
+    return GST_RTSP_STS_OK;
+  factory = gst_rtsp_mount_points_match (self->mounts, ctx->uri->abspath,
+      NULL);
+  if (factory && VFIO_IS_RTSP_FACTORY (factory))
+    vfio_rtsp_factory_set_mode (VFIO_RTSP_FACTORY (factory), mode);
+  return GST_RTSP_STS_OK;
+}
+
+static void
+on_client_connected (GstRTSPServer * server, GstRTSPClient * client,
+    VfioRtspServer * self)
+{
+  g_signal_connect (client, "pre-describe-request",
+      G_CALLBACK (on_pre_describe), self);
+}
+
 /* ---- VMs coming and going ---- */
 
 /* A name usable as one URL path segment as it is; others are served at
@@ -400,6 +435,8 @@ vfio_rtsp_server_new (const VfioRtspOptions * options, GError ** error)
   if (self->auth)
     gst_rtsp_server_set_auth (self->server, self->auth);
   self->mounts = gst_rtsp_server_get_mount_points (self->server);
+  g_signal_connect (self->server, "client-connected",
+      G_CALLBACK (on_client_connected), self);
   return g_steal_pointer (&self);
 }
 
