@@ -685,24 +685,48 @@ GST_START_TEST (test_mode_writes_one_edid)
 
 GST_END_TEST;
 
+/* Clients of VMs A and B that play until killed. */
+static void
+play_a_and_b (Client ** a, Client ** b)
+{
+  *a = gst_client (NAME_A, "ra", 0);
+  *b = gst_client (UUID_B, "rb", 0);
+  wait_clients (NAME_A, 1);
+  wait_clients (UUID_B, 1);
+  while (frames_written ("rb") < 5)
+    g_usleep (20 * 1000);
+}
+
+/* A's client still plays and decodes, and is alone on the server. */
+static void
+check_a_plays_on (Client * a)
+{
+  guint before = frames_written ("ra");
+
+  g_usleep (G_USEC_PER_SEC);
+  fail_unless (frames_written ("ra") >= before + FPS / 3,
+      "VM A's client decoded %u frames in a second after B went",
+      frames_written ("ra") - before);
+  fail_if (client_wait (a, 0), "VM A's client ended too:\n%s",
+      client_output (a));
+  fail_unless_equals_int (vfio_rtsp_server_count_clients (server, NAME_A), 1);
+  kill (a->pid, SIGINT);
+  client_finish (a);
+}
+
 GST_START_TEST (test_vm_removed_ends_its_stream_only)
 {
   g_autoptr (GstDeviceProvider) provider = emu_provider ();
   g_autoptr (Client) a = NULL;
   g_autoptr (Client) b = NULL;
   g_auto (GStrv) paths = NULL;
-  guint before;
 
   start_server (FALSE);
-  a = gst_client (NAME_A, "ra", 0);
-  b = gst_client (UUID_B, "rb", 0);
-  wait_clients (NAME_A, 1);
-  wait_clients (UUID_B, 1);
-  while (frames_written ("rb") < 5)
-    g_usleep (20 * 1000);
+  play_a_and_b (&a, &b);
 
   /* The mdev goes as the kernel removes one: its driver asks for it back
-   * (the element ends its stream), udev says it is gone, it is gone. */
+   * (the element ends its stream), udev says it is gone, it is gone. B's
+   * client gets the end of its stream (RTCP BYE): it ends without error. */
   fail_unless (vfio_emu_request (dev_b));
   gst_device_provider_device_remove (provider, gst_dev_b);
   client_finish (b);
@@ -711,18 +735,25 @@ GST_START_TEST (test_vm_removed_ends_its_stream_only)
   paths = vfio_rtsp_server_dup_paths (server);
   fail_if (g_strv_contains ((const gchar * const *) paths, "/" UUID_B));
   fail_unless (g_strv_contains ((const gchar * const *) paths, "/" NAME_A));
-  fail_unless_equals_int (vfio_rtsp_server_count_clients (server, NAME_A), 1);
+  check_a_plays_on (a);
+  stop_server ();
+}
 
-  /* A plays on. */
-  before = frames_written ("ra");
-  g_usleep (G_USEC_PER_SEC);
-  fail_unless (frames_written ("ra") >= before + FPS / 3,
-      "VM A's client decoded %u frames in a second after B went",
-      frames_written ("ra") - before);
-  fail_if (client_wait (a, 0), "VM A's client ended too:\n%s",
-      client_output (a));
-  kill (a->pid, SIGINT);
-  client_finish (a);
+GST_END_TEST;
+
+/* B's device fails under the stream (no request IRQ: the source fails
+ * with an error): B's client is not left waiting, A's plays on. */
+GST_START_TEST (test_vm_gone_abruptly_no_client_left_hanging)
+{
+  g_autoptr (Client) a = NULL;
+  g_autoptr (Client) b = NULL;
+
+  start_server (FALSE);
+  play_a_and_b (&a, &b);
+  vfio_emu_unplug (dev_b);
+  fail_unless (client_wait (b, 15), "B's client still waits 15 s after its "
+      "device went:\n%s", client_output (b));
+  check_a_plays_on (a);
   stop_server ();
 }
 
@@ -773,6 +804,7 @@ rtsp_server_suite (void)
   tcase_add_test (tc, test_two_clients_share_one_capture);
   tcase_add_test (tc, test_mode_writes_one_edid);
   tcase_add_test (tc, test_vm_removed_ends_its_stream_only);
+  tcase_add_test (tc, test_vm_gone_abruptly_no_client_left_hanging);
   return s;
 }
 
