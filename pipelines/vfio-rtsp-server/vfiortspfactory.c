@@ -12,6 +12,13 @@
  * client only: the server applies the mode of the later ones
  * (vfio_rtsp_factory_set_mode()) when they ask for a description.
  *
+ * While the VM runs, the stream of a VM borrowed from its VMM is kept
+ * (vfio_rtsp_factory_hold()): on exporters that must not export a
+ * framebuffer twice in a VM's life (mbochs), a new capture would skip every
+ * framebuffer the last one exported, so the capture stays, the device
+ * open, and only the encoder rests while nobody watches
+ * (vfio_rtsp_factory_set_idle()). It ends with the VM.
+ *
  * It also counts the encoded frames and bytes that reach the payloader,
  * for the server's status line.
  */
@@ -21,6 +28,9 @@
 
 #include "vfiortspfactory.h"
 #include "vfiortspmedia.h"
+
+#include <gst/vfio/vfio.h>
+#include <unistd.h>
 
 GST_DEBUG_CATEGORY_STATIC (vfio_rtsp_factory_debug);
 #define GST_CAT_DEFAULT vfio_rtsp_factory_debug
@@ -32,12 +42,15 @@ struct _VfioRtspFactory
   GstDevice *device;
   gchar *uuid;
   gchar *name;
+  gint iommu_group;             /* -1: unknown */
   VfioRtspEncoding encoding;
+  gint idle;                    /* atomic: drop frames before the encoder */
 
   /* the media being served and its source (a GObject has no object lock) */
   GMutex lock;
   GstRTSPMedia *media;
   GstElement *source;
+  GstRTSPMedia *held;           /* prepared once more, by the server */
 
   guint64 frames;               /* atomic */
   guint64 bytes;                /* atomic */
@@ -58,6 +71,15 @@ count_encoded (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
       gst_buffer_get_size (GST_PAD_PROBE_INFO_BUFFER (info)),
       __ATOMIC_RELAXED);
   return GST_PAD_PROBE_OK;
+}
+
+static GstPadProbeReturn
+drop_when_idle (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  VfioRtspFactory *self = user_data;
+
+  return g_atomic_int_get (&self->idle) ? GST_PAD_PROBE_DROP :
+      GST_PAD_PROBE_OK;
 }
 
 static void
@@ -91,6 +113,12 @@ vfio_rtsp_factory_create_element (GstRTSPMediaFactory * factory,
   if (!first || !gst_element_link (src, first)) {
     gst_clear_object (&first);
     goto link_failed;
+  }
+  {
+    g_autoptr (GstPad) pad = gst_element_get_static_pad (first, "src");
+
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, drop_when_idle,
+        g_object_ref (self), g_object_unref);
   }
   gst_object_unref (first);
   watch_payloader (self, GST_BIN (bin));
@@ -235,6 +263,13 @@ vfio_rtsp_factory_new (GstDevice * device, const gchar * uuid,
   self->uuid = g_strdup (uuid);
   self->name = g_strdup (name);
   self->encoding = *encoding;
+  self->iommu_group = -1;
+  {
+    g_autoptr (GstStructure) props = gst_device_get_properties (device);
+
+    if (props)
+      gst_structure_get_int (props, "vfio.iommu-group", &self->iommu_group);
+  }
   gst_rtsp_media_factory_set_shared (factory, TRUE);
   gst_rtsp_media_factory_set_media_gtype (factory, VFIO_TYPE_RTSP_MEDIA);
   /* Nothing to keep running without a client: the capture stops. */
@@ -295,6 +330,69 @@ vfio_rtsp_factory_set_mode (VfioRtspFactory * self, const gchar * mode)
   g_object_set (source, "guest-mode", mode, NULL);
 }
 
+/**
+ * vfio_rtsp_factory_hold:
+ *
+ * Keeps @media, just prepared, prepared after its last client leaves, when
+ * it borrowed the device from a running VM: another process holds the
+ * mdev's group. A capture that opened the mdev itself (no VM runs) is not
+ * kept: it would keep the VM from starting.
+ */
+void
+vfio_rtsp_factory_hold (VfioRtspFactory * self, GstRTSPMedia * media)
+{
+  g_autoptr (GError) error = NULL;
+  GstVfioHolder *holder;
+
+  if (self->iommu_group < 0)
+    return;
+  holder = gst_vfio_holder_find (self->iommu_group, self->uuid, 0, &error);
+  if (!holder || holder->pid == getpid ()) {
+    GST_INFO_OBJECT (self, "%s: no VM holds it (%s): not kept", self->name,
+        holder ? "opened here" : error->message);
+    g_clear_pointer (&holder, gst_vfio_holder_free);
+    return;
+  }
+  g_mutex_lock (&self->lock);
+  if (self->held || self->media != media) {
+    g_mutex_unlock (&self->lock);
+    gst_vfio_holder_free (holder);
+    return;
+  }
+  self->held = g_object_ref (media);
+  g_mutex_unlock (&self->lock);
+  GST_INFO_OBJECT (self, "%s: borrowed from %s (pid %d): kept while it runs",
+      self->name, holder->command, holder->pid);
+  gst_vfio_holder_free (holder);
+  gst_rtsp_media_prepare (media, NULL);
+}
+
+/* Lets @media go if it was kept. */
+void
+vfio_rtsp_factory_release (VfioRtspFactory * self, GstRTSPMedia * media)
+{
+  GstRTSPMedia *held = NULL;
+
+  g_mutex_lock (&self->lock);
+  if (self->held == media)
+    held = g_steal_pointer (&self->held);
+  g_mutex_unlock (&self->lock);
+  if (!held)
+    return;
+  GST_INFO_OBJECT (self, "%s: media %p released", self->name, held);
+  gst_rtsp_media_unprepare (held);
+  g_object_unref (held);
+}
+
+/* Whether the kept stream has nobody to encode for. */
+void
+vfio_rtsp_factory_set_idle (VfioRtspFactory * self, gboolean idle)
+{
+  if (g_atomic_int_exchange (&self->idle, idle) != idle)
+    GST_INFO_OBJECT (self, "%s: %s", self->name, idle ? "idle: the encoder "
+        "rests" : "encoding");
+}
+
 /* Encoded frames and bytes since the factory was made. */
 void
 vfio_rtsp_factory_get_counts (VfioRtspFactory * self, guint64 * frames,
@@ -332,6 +430,7 @@ vfio_rtsp_factory_finalize (GObject * object)
   VfioRtspFactory *self = VFIO_RTSP_FACTORY (object);
 
   g_clear_object (&self->media);
+  g_clear_object (&self->held);
   gst_clear_object (&self->source);
   gst_clear_object (&self->device);
   g_free (self->uuid);

@@ -28,6 +28,13 @@ void vfio_rtsp_factory_get_counts (VfioRtspFactory * self, guint64 * frames,
 
 gboolean vfio_rtsp_factory_end (VfioRtspFactory * self);
 
+void vfio_rtsp_factory_hold (VfioRtspFactory * self, GstRTSPMedia * media);
+
+void vfio_rtsp_factory_release (VfioRtspFactory * self,
+    GstRTSPMedia * media);
+
+void vfio_rtsp_factory_set_idle (VfioRtspFactory * self, gboolean idle);
+
 void vfio_rtsp_factory_set_mode (VfioRtspFactory * self, const gchar * mode);
 
 gboolean vfio_rtsp_mode_is_valid (const gchar * mode);

@@ -33,6 +33,7 @@ typedef struct
   VfioRtspFactory *factory;
   GPtrArray *paths;             /* mount paths */
   VfioRtspCounts counts;        /* at the last status line */
+  guint idle_ticks;             /* session cleanups without a client */
 } Vm;
 
 struct _VfioRtspServer
@@ -128,50 +129,63 @@ end_client (GstRTSPServer * server, GstRTSPClient * client, gpointer data)
 }
 
 static void
-let_clients_go (VfioRtspServer * self, GstRTSPMedia * media)
+let_clients_go (VfioRtspServer * self, VfioRtspFactory * factory,
+    GstRTSPMedia * media)
 {
   EndMedia end = { media, 0, 0 };
 
   gst_rtsp_server_client_filter (self->server, end_client, &end);
-  gst_rtsp_media_unprepare (media);
+  vfio_rtsp_factory_release (factory, media);
   GST_INFO ("media %p: %u sessions ended", media, end.removed);
 }
 
+/* Something to do with a VM's media in the server's context. */
 typedef struct
 {
   VfioRtspServer *server;
+  VfioRtspFactory *factory;
   GstRTSPMedia *media;
-} PendingEnd;
+} MediaTask;
+
+static MediaTask *
+media_task_new (VfioRtspFactory * factory, GstRTSPMedia * media)
+{
+  MediaTask *t = g_new0 (MediaTask, 1);
+
+  t->server = g_object_get_data (G_OBJECT (factory), "server");
+  t->factory = g_object_ref (factory);
+  t->media = g_object_ref (media);
+  return t;
+}
 
 static void
-pending_end_free (gpointer data)
+media_task_free (gpointer data)
 {
-  PendingEnd *p = data;
+  MediaTask *t = data;
 
-  g_object_unref (p->media);
-  g_free (p);
+  g_object_unref (t->factory);
+  g_object_unref (t->media);
+  g_free (t);
 }
 
 static gboolean
-pending_end_run (gpointer data)
+end_task_run (gpointer data)
 {
-  PendingEnd *p = data;
+  MediaTask *t = data;
 
-  let_clients_go (p->server, p->media);
+  let_clients_go (t->server, t->factory, t->media);
   return G_SOURCE_REMOVE;
 }
 
 /* Lets @media's clients go in @ms, in the server's context. */
 static void
-schedule_end (VfioRtspServer * self, GstRTSPMedia * media, guint ms)
+schedule_end (VfioRtspFactory * factory, GstRTSPMedia * media, guint ms)
 {
-  PendingEnd *p = g_new0 (PendingEnd, 1);
+  MediaTask *t = media_task_new (factory, media);
   GSource *source = g_timeout_source_new (ms);
 
-  p->server = self;
-  p->media = g_object_ref (media);
-  g_source_set_callback (source, pending_end_run, p, pending_end_free);
-  g_source_attach (source, self->context);
+  g_source_set_callback (source, end_task_run, t, media_task_free);
+  g_source_attach (source, t->server->context);
   g_source_unref (source);
 }
 
@@ -180,11 +194,29 @@ static void
 on_media_ended (VfioRtspMedia * media, const gchar * why, gpointer user_data)
 {
   VfioRtspFactory *factory = user_data;
-  VfioRtspServer *self = g_object_get_data (G_OBJECT (factory), "server");
 
   say ("%s: the stream ended (%s)", vfio_rtsp_factory_get_name (factory),
       why);
-  schedule_end (self, GST_RTSP_MEDIA (media), BYE_GRACE_MS);
+  schedule_end (factory, GST_RTSP_MEDIA (media), BYE_GRACE_MS);
+}
+
+static gboolean
+hold_task_run (gpointer data)
+{
+  MediaTask *t = data;
+
+  vfio_rtsp_factory_hold (t->factory, t->media);
+  return G_SOURCE_REMOVE;
+}
+
+/* From the thread that prepared it. */
+static void
+on_media_prepared (GstRTSPMedia * media, gpointer user_data)
+{
+  MediaTask *t = media_task_new (user_data, media);
+
+  g_main_context_invoke_full (t->server->context, G_PRIORITY_DEFAULT,
+      hold_task_run, t, media_task_free);
 }
 
 static void
@@ -193,12 +225,14 @@ on_media_configure (GstRTSPMediaFactory * factory, GstRTSPMedia * media,
 {
   g_signal_connect_object (media, "ended", G_CALLBACK (on_media_ended),
       factory, 0);
+  g_signal_connect_object (media, "prepared", G_CALLBACK (on_media_prepared),
+      factory, 0);
 }
 
 /* ---- requests ---- */
 
-/* ?mode=WxH[@R] of a client that joins a stream being served: a malformed
- * one is refused (400), a valid one given to the guest. */
+/* A client asks for a VM's stream: a kept one encodes again, and a
+ * ?mode=WxH[@R] is given to the guest (a malformed one is refused, 400). */
 static GstRTSPStatusCode
 on_pre_describe (GstRTSPClient * client, GstRTSPContext * ctx,
     VfioRtspServer * self)
@@ -213,11 +247,12 @@ on_pre_describe (GstRTSPClient * client, GstRTSPContext * ctx,
         ctx->uri->query);
     return GST_RTSP_STS_BAD_REQUEST;
   }
-  if (!mode)
-    return GST_RTSP_STS_OK;
   factory = gst_rtsp_mount_points_match (self->mounts, ctx->uri->abspath,
       NULL);
-  if (factory && VFIO_IS_RTSP_FACTORY (factory))
+  if (!factory || !VFIO_IS_RTSP_FACTORY (factory))
+    return GST_RTSP_STS_OK;
+  vfio_rtsp_factory_set_idle (VFIO_RTSP_FACTORY (factory), FALSE);
+  if (mode)
     vfio_rtsp_factory_set_mode (VFIO_RTSP_FACTORY (factory), mode);
   return GST_RTSP_STS_OK;
 }
@@ -323,7 +358,7 @@ remove_vm (VfioRtspServer * self, const gchar * uuid)
   /* EOS first, so that clients get a BYE; cut it if it does not end. */
   media = vfio_rtsp_factory_get_media (vm->factory);
   if (media && vfio_rtsp_factory_end (vm->factory))
-    schedule_end (self, media, END_TIMEOUT_MS);
+    schedule_end (vm->factory, media, END_TIMEOUT_MS);
   g_hash_table_remove (self->vms, uuid);
   g_mutex_unlock (&self->lock);
 }
@@ -382,6 +417,31 @@ print_status (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* A kept stream without clients for two ticks rests its encoder; a
+ * client that just asked for it has a tick to set up its session. */
+static void
+update_idle (VfioRtspServer * self, GstRTSPSessionPool * pool)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_mutex_lock (&self->lock);
+  g_hash_table_iter_init (&iter, self->vms);
+  while (g_hash_table_iter_next (&iter, NULL, &value)) {
+    Vm *vm = value;
+    g_autoptr (GstRTSPMedia) media =
+        vfio_rtsp_factory_get_media (vm->factory);
+
+    if (media && vfio_rtsp_count_clients (pool, media) == 0)
+      vm->idle_ticks++;
+    else
+      vm->idle_ticks = 0;
+    if (vm->idle_ticks >= 2)
+      vfio_rtsp_factory_set_idle (vm->factory, TRUE);
+  }
+  g_mutex_unlock (&self->lock);
+}
+
 /* Sessions whose client went without a TEARDOWN expire. */
 static gboolean
 cleanup_sessions (gpointer data)
@@ -391,6 +451,7 @@ cleanup_sessions (gpointer data)
       gst_rtsp_server_get_session_pool (self->server);
 
   gst_rtsp_session_pool_cleanup (pool);
+  update_idle (self, pool);
   return G_SOURCE_CONTINUE;
 }
 
@@ -482,6 +543,24 @@ remove_client (GstRTSPServer * server, GstRTSPClient * client, gpointer data)
   return GST_RTSP_FILTER_REMOVE;
 }
 
+/* The streams kept for running VMs stop. */
+static void
+release_all (VfioRtspServer * self)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->vms);
+  while (g_hash_table_iter_next (&iter, NULL, &value)) {
+    Vm *vm = value;
+    g_autoptr (GstRTSPMedia) media =
+        vfio_rtsp_factory_get_media (vm->factory);
+
+    if (media)
+      vfio_rtsp_factory_release (vm->factory, media);
+  }
+}
+
 static void
 destroy_source (GSource ** source)
 {
@@ -502,6 +581,7 @@ vfio_rtsp_server_free (VfioRtspServer * self)
   destroy_source (&self->server_source);
   if (self->server)
     gst_rtsp_server_client_filter (self->server, remove_client, NULL);
+  release_all (self);
   g_hash_table_unref (self->vms);
   g_clear_object (&self->mounts);
   g_clear_object (&self->auth);
