@@ -183,6 +183,10 @@ get_memory (GstVfioGfxSrc * self, const GstVfioPlane * plane,
     } else if (g_error_matches (error, GST_VFIO_ERROR,
             GST_VFIO_ERROR_TRANSIENT)) {
       *result = PLANE_SKIP;
+    } else if (gst_vfio_src_check_device_end (GST_ELEMENT (self),
+            self->device) == GST_FLOW_EOS) {
+      /* As in query_plane(): the device closed under the export. */
+      *result = PLANE_END;
     } else {
       gst_vfio_src_post_error (GST_ELEMENT (self), error);
       *result = PLANE_ERROR;
@@ -420,6 +424,8 @@ capture_tick (GstVfioGfxSrc * self, GstClockTime running_time,
     return GST_FLOW_OK;
 
   memory = get_memory (self, &plane, &res);
+  if (!memory && res == PLANE_END)
+    return GST_FLOW_EOS;
   if (!memory)
     return res == PLANE_ERROR ? GST_FLOW_ERROR : GST_FLOW_OK;
 

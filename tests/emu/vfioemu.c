@@ -92,6 +92,8 @@ typedef int (*OpenatFunc) (int dirfd, const char *path, int flags, ...);
 typedef int (*Open2Func) (const char *path, int flags);
 typedef int (*Openat2Func) (int dirfd, const char *path, int flags);
 typedef int (*CloseFunc) (int fd);
+typedef int (*Dup2Func) (int oldfd, int newfd);
+typedef int (*Dup3Func) (int oldfd, int newfd, int flags);
 typedef int (*IoctlFunc) (int fd, unsigned long request, ...);
 typedef void *(*MmapFunc) (void *addr, size_t len, int prot, int flags,
     int fd, off_t offset);
@@ -112,6 +114,8 @@ static struct
   Open2Func open_2, open64_2;
   Openat2Func openat_2, openat64_2;
   CloseFunc close;
+  Dup2Func dup2;
+  Dup3Func dup3;
   IoctlFunc ioctl;
   MmapFunc mmap;
   Mmap64Func mmap64;
@@ -161,6 +165,8 @@ resolve_real_symbols (void)
   real.openat_2 = (Openat2Func) dlsym (RTLD_NEXT, "__openat_2");
   real.openat64_2 = (Openat2Func) dlsym (RTLD_NEXT, "__openat64_2");
   real.close = (CloseFunc) dlsym (RTLD_NEXT, "close");
+  real.dup2 = (Dup2Func) dlsym (RTLD_NEXT, "dup2");
+  real.dup3 = (Dup3Func) dlsym (RTLD_NEXT, "dup3");
   real.ioctl = (IoctlFunc) dlsym (RTLD_NEXT, "ioctl");
   real.mmap = (MmapFunc) dlsym (RTLD_NEXT, "mmap");
   real.mmap64 = (Mmap64Func) dlsym (RTLD_NEXT, "mmap64");
@@ -261,6 +267,10 @@ static struct
 
 /* Set while this thread holds emu_mutex: interposed calls made from inside
  * the emulator (glib, libc) go straight to libc. */
+/* How long a thread that replaced a device fd with dup2()/dup3() sleeps
+ * after it: see vfio_emu_set_replace_delay(). */
+static guint replace_delay_ms;
+
 static __thread gboolean emu_busy
     __attribute__ ((tls_model ("initial-exec")));
 
@@ -1748,6 +1758,7 @@ vfio_emu_reset (void)
     forget_everything ();
   }
   emu_personality_reset ();
+  g_atomic_int_set (&replace_delay_ms, 0);
   remove_sysfs_tree ();
   emu_unlock ();
 }
@@ -2378,6 +2389,63 @@ close (int fd)
   if (!emu_busy)
     forget_fd (fd);
   return real.close (fd);
+}
+
+/* Whether @fd is an emulated device fd, for the replace delay. */
+static gboolean
+is_device_fd (int fd)
+{
+  EmuFile *file;
+  gboolean device;
+
+  if (emu_busy || fd < 0)
+    return FALSE;
+  emu_lock ();
+  file = lookup_fd (fd);
+  device = file && file->kind == FD_DEVICE;
+  emu_unlock ();
+  return device;
+}
+
+/* dup2()/dup3() onto an emulated fd closes its file, as the kernel does. */
+static int
+replaced (int ret, int newfd, gboolean was_device)
+{
+  int err = errno;
+  guint delay_ms = g_atomic_int_get (&replace_delay_ms);
+
+  if (ret >= 0 && !emu_busy)
+    forget_fd (newfd);
+  if (ret >= 0 && was_device && delay_ms)
+    g_usleep (delay_ms * G_TIME_SPAN_MILLISECOND);
+  errno = err;
+  return ret;
+}
+
+int
+dup2 (int oldfd, int newfd)
+{
+  gboolean was_device;
+
+  ensure_real_symbols ();
+  was_device = oldfd != newfd && is_device_fd (newfd);
+  return replaced (real.dup2 (oldfd, newfd), newfd, was_device);
+}
+
+int
+dup3 (int oldfd, int newfd, int flags)
+{
+  gboolean was_device;
+
+  ensure_real_symbols ();
+  was_device = is_device_fd (newfd);
+  return replaced (real.dup3 (oldfd, newfd, flags), newfd, was_device);
+}
+
+void
+vfio_emu_set_replace_delay (guint ms)
+{
+  g_atomic_int_set (&replace_delay_ms, ms);
 }
 
 int

@@ -225,6 +225,13 @@ unsigned vfio_emu_export_count (VfioEmuDevice * dev, uint32_t id);
  * benchmarks of what re-exporting costs, never to make a test pass. */
 void vfio_emu_set_double_export_fatal (gboolean fatal);
 
+/* After a thread replaces an emulated device fd with dup2()/dup3() (a way
+ * to close a file under a number other threads may still use), it sleeps
+ * @ms: the window in which those threads meet the new file grows from
+ * nanoseconds to something tests can hit. 0 (the default, restored by
+ * vfio_emu_reset()) does not sleep. */
+void vfio_emu_set_replace_delay (guint ms);
+
 /* Number of ioctl @request calls on @dev (NULL: all emulated fds), failed
  * ones included, since vfio_emu_reset(). Calls made by
  * vfio_emu_open_device_fd() are not counted. */

@@ -88,6 +88,24 @@ expect_caps () {
   done
 }
 
+# device LOG UUID: the block of gst-device-monitor-1.0's output for that
+# device.
+device () {
+  awk -v uuid="$2" '
+    /^Device found:/ { if (found) exit; block = ""; next }
+    { block = block $0 "\n" }
+    $1 == "vfio.uuid" && $3 == uuid { found = 1 }
+    END { if (found) printf "%s", block }' "$1"
+}
+
+# expect_field BLOCK NAME VALUE: the block has "NAME = VALUE" (a property)
+# or "NAME : VALUE" (name, class).
+expect_field () {
+  printf '%s\n' "$1" | grep -Eq "^[[:space:]]+$2 +[=:] $3\$" ||
+    fail "no '$2 = $3' in:
+$1"
+}
+
 # caps_sizes LOG: WxH of each caps line, in order.
 caps_sizes () {
   sed -n 's/^capture: caps .*/&,/p' "$1" |

@@ -23,23 +23,6 @@ vmm=
 command -v gst-device-monitor-1.0 >/dev/null ||
   fail "gst-device-monitor-1.0 is missing (gstreamer1.0-plugins-base-apps)"
 
-# device LOG UUID: the block of gst-device-monitor's output for that device.
-device () {
-  awk -v uuid="$2" '
-    /^Device found:/ { if (found) exit; block = ""; next }
-    { block = block $0 "\n" }
-    $1 == "vfio.uuid" && $3 == uuid { found = 1 }
-    END { if (found) printf "%s", block }' "$1"
-}
-
-# expect_field BLOCK NAME VALUE: the block has "NAME = VALUE" (a property)
-# or "NAME : VALUE" (name, class).
-expect_field () {
-  printf '%s\n' "$1" | grep -Eq "^[[:space:]]+$2 +[=:] $3\$" ||
-    fail "no '$2 = $3' in:
-$1"
-}
-
 monitor () {
   run_logged $log timeout 60 gst-device-monitor-1.0 Video/Source ||
     fail "gst-device-monitor-1.0 failed"

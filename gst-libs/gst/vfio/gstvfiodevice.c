@@ -51,6 +51,7 @@ typedef struct
   gint holder_pidfd;
   gint device_fd;
   GstVfioFdWatch *holder_watch;
+  gint holder_exited;           /* atomic: set before the file is closed */
   gint ending;                  /* atomic: either watch fired */
 } SharedState;
 
@@ -560,12 +561,15 @@ release_on_holder_exit (gpointer data)
 
   GST_INFO ("process %d holding the device exited: closing it",
       shared->holder_pid);
+  /* Said first: a thread whose ioctl fails on the closed device then knows
+   * why, and takes it for the end, not an error. */
+  g_atomic_int_set (&shared->holder_exited, TRUE);
+  mark_ending (shared);
   if (null_fd < 0 || dup3 (null_fd, shared->device_fd, O_CLOEXEC) < 0)
     GST_WARNING ("could not close the device of exited process %d: %s",
         shared->holder_pid, g_strerror (errno));
   if (null_fd >= 0)
     close (null_fd);
-  mark_ending (shared);
 }
 
 /**
@@ -610,14 +614,14 @@ gst_vfio_device_watch_holder (GstVfioDevice * self, gint pid, GError ** error)
 /**
  * gst_vfio_device_holder_exited:
  *
- * Returns: %TRUE once the watched holder exited (and the device was
- * closed); a plain read, cheap enough for every frame
+ * Returns: %TRUE once the watched holder exited (the device is closed,
+ * or about to be); a plain read, cheap enough for every frame
  */
 gboolean
 gst_vfio_device_holder_exited (GstVfioDevice * self)
 {
   g_return_val_if_fail (GST_IS_VFIO_DEVICE (self), FALSE);
-  return gst_vfio_fd_watch_fired (self->shared->holder_watch);
+  return g_atomic_int_get (&self->shared->holder_exited);
 }
 
 /**

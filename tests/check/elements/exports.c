@@ -379,31 +379,55 @@ expect_eos (GstHarness * h)
   fail ("no EOS");
 }
 
-/* device-fd with the VMM's pid: when the VMM exits, the device is closed
- * at once and the stream ends with EOS and a message naming the pid. */
-GST_START_TEST (test_vmm_exit_ends_stream)
+/* A VMM that waits to be killed. */
+static pid_t
+fork_vmm (void)
 {
-  gint fd = vfio_emu_open_device_fd (dev);
-  GstHarness *h = harness_on (fd);
-  GstBus *bus;
-  GstStructure *msg;
-  gint status, pid = 0;
-  pid_t vmm;
+  pid_t vmm = fork ();
 
-  vmm = fork ();
   if (vmm == 0) {
     pause ();
     _exit (0);
   }
+  return vmm;
+}
+
+/* A harness streaming from the device fd of @vmm, which the application
+ * already let go of: only the element's copy is left. */
+static GstHarness *
+harness_on_vmm_device (pid_t vmm, GstBus ** bus)
+{
+  gint fd = vfio_emu_open_device_fd (dev);
+  GstHarness *h = harness_on (fd);
+
   g_object_set (h->element, "vmm-pid", (gint) vmm, NULL);
-  bus = attach_bus (h->element);
+  *bus = attach_bus (h->element);
   gst_harness_play (h);
   pull_one (h);
-  /* The application lets go of its fd: only the element's copy is left. */
   close (fd);
+  return h;
+}
+
+static void
+kill_vmm (pid_t vmm)
+{
+  gint status;
 
   kill (vmm, SIGKILL);
   fail_unless_equals_int (waitpid (vmm, &status, 0), vmm);
+}
+
+/* device-fd with the VMM's pid: when the VMM exits, the device is closed
+ * at once and the stream ends with EOS and a message naming the pid. */
+GST_START_TEST (test_vmm_exit_ends_stream)
+{
+  pid_t vmm = fork_vmm ();
+  GstBus *bus;
+  GstHarness *h = harness_on_vmm_device (vmm, &bus);
+  GstStructure *msg;
+  gint pid = 0;
+
+  kill_vmm (vmm);
   msg = wait_element_message (bus, "vfiogfxsrc-vmm-exited");
   fail_unless (gst_structure_get_int (msg, "pid", &pid));
   fail_unless_equals_int (pid, vmm);
@@ -413,6 +437,35 @@ GST_START_TEST (test_vmm_exit_ends_stream)
   expect_eos (h);
   fail_unless_equals_int (vfio_emu_open_fds (), 0);
 
+  gst_harness_teardown (h);
+  release_bus (bus);
+}
+
+GST_END_TEST;
+
+/* The VMM exits while frames are being captured: the watcher closes the
+ * device under the streaming thread, which may query the closed fd before
+ * it sees the end. The emulator holds the watcher right after the close,
+ * so the streaming thread does query it: still an EOS, never an error. */
+GST_START_TEST (test_vmm_exit_mid_capture_is_no_error)
+{
+  pid_t vmm = fork_vmm ();
+  GstBus *bus;
+  GstHarness *h = harness_on_vmm_device (vmm, &bus);
+  GstMessage *error;
+
+  vfio_emu_set_replace_delay (300);
+  kill_vmm (vmm);
+  gst_structure_free (wait_element_message (bus, "vfiogfxsrc-vmm-exited"));
+  expect_eos (h);
+
+  error = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  if (error) {
+    g_autoptr (GError) err = NULL;
+
+    gst_message_parse_error (error, &err, NULL);
+    fail ("the end of the VMM gave an error: %s", err->message);
+  }
   gst_harness_teardown (h);
   release_bus (bus);
 }
@@ -538,6 +591,7 @@ exports_suite (void)
   tcase_add_test (tc, test_dmabuf_fds_close_on_exec);
   tcase_add_test (tc, test_refused_export_not_retried);
   tcase_add_test (tc, test_vmm_exit_ends_stream);
+  tcase_add_test (tc, test_vmm_exit_mid_capture_is_no_error);
   tcase_add_test (tc, test_mbochs_panning_guest);
   tcase_add_test (tc, test_gvtg_reexports_past_bound);
   tcase_add_test (tc, test_request_irq_ends_stream);

@@ -1334,6 +1334,39 @@ GST_START_TEST (test_dup_device_fd)
 
 GST_END_TEST;
 
+/* dup2()/dup3() onto a device fd closes the device file there, as in the
+ * kernel; the replace delay holds the replacing thread afterwards. */
+GST_START_TEST (test_device_fd_replaced)
+{
+  VfioEmuDevice *dev = vfio_emu_add_mdev (UUID, GROUP, VFIO_EMU_DMABUF);
+  struct vfio_device_info info = {.argsz = sizeof (info) };
+  int fd = vfio_emu_open_device_fd (dev);
+  int copy = dup (fd);
+  int null_fd = open ("/dev/null", O_RDWR | O_CLOEXEC);
+  gint64 start;
+
+  fail_unless (fd >= 0 && copy >= 0 && null_fd >= 0);
+  fail_unless_equals_int (dup3 (null_fd, fd, O_CLOEXEC), fd);
+  assert_fails_with (ioctl (fd, VFIO_DEVICE_GET_INFO, &info), ENOTTY);
+  fail_unless_equals_int (ioctl (copy, VFIO_DEVICE_GET_INFO, &info), 0);
+  fail_unless_equals_int (vfio_emu_open_fds (), 1);
+
+  vfio_emu_set_replace_delay (50);
+  start = g_get_monotonic_time ();
+  fail_unless_equals_int (dup2 (null_fd, copy), copy);
+  fail_unless (g_get_monotonic_time () - start >= 50 * G_TIME_SPAN_MILLISECOND);
+  fail_unless_equals_int (vfio_emu_open_fds (), 0);
+  /* Not a device fd any more: no delay. */
+  start = g_get_monotonic_time ();
+  fail_unless_equals_int (dup2 (null_fd, copy), copy);
+  fail_unless (g_get_monotonic_time () - start < 50 * G_TIME_SPAN_MILLISECOND);
+  close (fd);
+  close (copy);
+  close (null_fd);
+}
+
+GST_END_TEST;
+
 static void
 send_fd (int sock, int fd)
 {
@@ -2282,6 +2315,7 @@ emu_suite (void)
   tcase_add_test (tc_interpose, test_entry_points);
   tcase_add_test (tc_interpose, test_readlink_entry_points);
   tcase_add_test (tc_interpose, test_dup_device_fd);
+  tcase_add_test (tc_interpose, test_device_fd_replaced);
   tcase_add_test (tc_interpose, test_device_fd_over_socket);
   tcase_add_test (tc_interpose, test_dup_dmabuf);
   tcase_add_test (tc_interpose, test_closed_behind_our_back);
