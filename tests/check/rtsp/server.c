@@ -3,9 +3,9 @@
  * vfio-rtsp-server with real clients, against two emulated mdevs.
  *
  * The server runs in this process, on its own thread and main context,
- * linked with the emulated mdev; a device provider of this test lists the
- * emulated devices as vfiogfxsrc's provider lists real ones (vfio.uuid,
- * vfio.vm-name) and makes them come and go. The clients are separate
+ * linked with the emulated mdev; the emulated mdevs' device provider
+ * (tests/emu/vfioemu-provider.h) lists them as vfiogfxsrc's provider lists
+ * real ones (vfio.uuid, vfio.vm-name) and makes them come and go. The clients are separate
  * processes: gst-launch-1.0 with rtspsrc ! rtph264depay ! avdec_h264
  * (gst-libav), ffprobe and ffmpeg. Decoded frames are compared with the
  * emulated guest's pattern (vfio_emu_pixel()) by 16x16 block averages, with
@@ -30,6 +30,7 @@
 #include <sys/wait.h>
 
 #include "vfioemu.h"
+#include "vfioemu-provider.h"
 #include "vfiortspserver.h"
 
 #define UUID_A "0b6c1e9a-31f2-4d7e-9c55-2a8e7f1d0a01"
@@ -41,110 +42,10 @@
 #define TOLERANCE 12.0
 #define CLIENT_TIMEOUT_S 60
 
-/* ---- a device provider listing the emulated mdevs ---- */
-
-#define EMU_TYPE_DEVICE (emu_device_get_type ())
-G_DECLARE_FINAL_TYPE (EmuDevice, emu_device, EMU, DEVICE, GstDevice);
-struct _EmuDevice
-{
-  GstDevice parent;
-  gchar *uuid;
-};
-G_DEFINE_TYPE (EmuDevice, emu_device, GST_TYPE_DEVICE);
-
-static GstElement *
-emu_device_create_element (GstDevice * device, const gchar * name)
-{
-  GstElement *src = gst_element_factory_make ("vfiogfxsrc", name);
-
-  if (src)
-    g_object_set (src, "device", EMU_DEVICE (device)->uuid, NULL);
-  return src;
-}
-
-static void
-emu_device_finalize (GObject * object)
-{
-  g_free (EMU_DEVICE (object)->uuid);
-  G_OBJECT_CLASS (emu_device_parent_class)->finalize (object);
-}
-
-static void
-emu_device_class_init (EmuDeviceClass * klass)
-{
-  GST_DEVICE_CLASS (klass)->create_element = emu_device_create_element;
-  G_OBJECT_CLASS (klass)->finalize = emu_device_finalize;
-}
-
-static void
-emu_device_init (EmuDevice * self)
-{
-}
-
-static GstDevice *
-emu_device_new (const gchar * uuid, const gchar * vm_name)
-{
-  GstStructure *props = gst_structure_new ("vfio-device",
-      "vfio.uuid", G_TYPE_STRING, uuid, NULL);
-  g_autoptr (GstCaps) caps = gst_caps_new_empty_simple ("video/x-raw");
-  EmuDevice *dev;
-
-  if (vm_name)
-    gst_structure_set (props, "vfio.vm-name", G_TYPE_STRING, vm_name, NULL);
-  dev = g_object_new (EMU_TYPE_DEVICE, "display-name",
-      vm_name ? vm_name : uuid, "device-class", "Video/Source", "caps", caps,
-      "properties", props, NULL);
-  dev->uuid = g_strdup (uuid);
-  gst_structure_free (props);
-  return GST_DEVICE (dev);
-}
-
-#define EMU_TYPE_PROVIDER (emu_provider_get_type ())
-G_DECLARE_FINAL_TYPE (EmuProvider, emu_provider, EMU, PROVIDER,
-    GstDeviceProvider);
-struct _EmuProvider
-{
-  GstDeviceProvider parent;
-};
-G_DEFINE_TYPE (EmuProvider, emu_provider, GST_TYPE_DEVICE_PROVIDER);
-
-/* The devices listed when the provider starts. */
-static GList *initial_devices;
-
-static gboolean
-emu_provider_start (GstDeviceProvider * provider)
-{
-  for (GList * l = initial_devices; l; l = l->next)
-    gst_device_provider_device_add (provider, gst_object_ref (l->data));
-  return TRUE;
-}
-
-static GList *
-emu_provider_probe (GstDeviceProvider * provider)
-{
-  return NULL;
-}
-
-static void
-emu_provider_class_init (EmuProviderClass * klass)
-{
-  GstDeviceProviderClass *pclass = GST_DEVICE_PROVIDER_CLASS (klass);
-
-  pclass->start = emu_provider_start;
-  pclass->probe = emu_provider_probe;
-  gst_device_provider_class_set_static_metadata (pclass, "Emulated mdevs",
-      "Video/Source", "The emulated mdevs of this test", "vfiogfxsrc");
-}
-
-static void
-emu_provider_init (EmuProvider * self)
-{
-}
-
 static GstDeviceProvider *
 emu_provider (void)
 {
-  GstDeviceProvider *p = gst_device_provider_factory_get_by_name ("emumdev");
+  GstDeviceProvider *p = vfio_emu_provider_get ();
 
   fail_unless (p != NULL);
   return p;
@@ -180,6 +81,7 @@ start_server (gboolean b_later)
     .status_interval = 1,
   };
   g_autoptr (GError) error = NULL;
+  GList *initial;
 
   vfio_emu_reset ();
   dev_a = vfio_emu_add_mdev (UUID_A, 31, VFIO_EMU_DMABUF | VFIO_EMU_EDID);
@@ -189,11 +91,13 @@ start_server (gboolean b_later)
   vfio_emu_set_request_irq (dev_b, TRUE);
   vfio_emu_set_mode (dev_b, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 352,
       288, 0);
-  gst_dev_a = gst_object_ref_sink (emu_device_new (UUID_A, NAME_A));
-  gst_dev_b = gst_object_ref_sink (emu_device_new (UUID_B, NULL));
-  initial_devices = g_list_append (NULL, gst_dev_a);
+  gst_dev_a = vfio_emu_provider_device_new (UUID_A, NAME_A);
+  gst_dev_b = vfio_emu_provider_device_new (UUID_B, NULL);
+  initial = g_list_append (NULL, gst_dev_a);
   if (!b_later)
-    initial_devices = g_list_append (initial_devices, gst_dev_b);
+    initial = g_list_append (initial, gst_dev_b);
+  vfio_emu_provider_set_initial (initial);
+  g_list_free (initial);
 
   tmpdir = g_dir_make_tmp ("vfio-rtsp-XXXXXX", NULL);
   fail_unless (tmpdir != NULL);
@@ -214,7 +118,7 @@ stop_server (void)
   vfio_rtsp_server_free (server);
   g_main_loop_unref (server_loop);
   g_main_context_unref (server_context);
-  g_clear_pointer (&initial_devices, g_list_free);
+  vfio_emu_provider_set_initial (NULL);
   gst_clear_object (&gst_dev_a);
   gst_clear_object (&gst_dev_b);
   /* the clients' frames */
@@ -819,8 +723,7 @@ main (int argc, char **argv)
     g_print ("SKIP rtsp-server: %s\n", reason);
     return EXIT_SKIP;
   }
-  if (!gst_device_provider_register (NULL, "emumdev", GST_RANK_PRIMARY,
-          EMU_TYPE_PROVIDER)) {
+  if (!vfio_emu_provider_register ()) {
     g_printerr ("cannot register the test's device provider\n");
     return 1;
   }
