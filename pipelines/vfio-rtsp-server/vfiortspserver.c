@@ -670,3 +670,17 @@ vfio_rtsp_server_count_clients (VfioRtspServer * self, const gchar * name)
   pool = gst_rtsp_server_get_session_pool (self->server);
   return vfio_rtsp_count_clients (pool, media);
 }
+
+/* Frames and bytes VM @name's encoder made since it was listed; FALSE
+ * when there is no such VM. */
+gboolean
+vfio_rtsp_server_get_encoded (VfioRtspServer * self, const gchar * name,
+    guint64 * frames, guint64 * bytes)
+{
+  g_autoptr (VfioRtspFactory) factory = find_factory (self, name);
+
+  if (!factory)
+    return FALSE;
+  vfio_rtsp_factory_get_counts (factory, frames, bytes);
+  return TRUE;
+}

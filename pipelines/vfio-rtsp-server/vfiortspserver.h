@@ -36,6 +36,9 @@ GstElement *vfio_rtsp_server_get_source (VfioRtspServer * self,
 guint vfio_rtsp_server_count_clients (VfioRtspServer * self,
     const gchar * name);
 
+gboolean vfio_rtsp_server_get_encoded (VfioRtspServer * self,
+    const gchar * name, guint64 * frames, guint64 * bytes);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VfioRtspServer, vfio_rtsp_server_free);
 
 G_END_DECLS
