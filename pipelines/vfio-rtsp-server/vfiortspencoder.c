@@ -132,15 +132,17 @@ vfio_rtsp_encoder_describe (const VfioRtspEncoding * e)
   const gchar *pay = "rtph264pay name=pay0 pt=96 config-interval=-1";
 
   if (e->kind == VFIO_RTSP_ENCODER_VA)
-    return g_strdup_printf ("capsfilter name=rate caps=\"video/x-raw(memory:DMABuf),"
-        "framerate=%u/1\" ! queue max-size-buffers=1 leaky=downstream ! "
+    return g_strdup_printf ("capsfilter name=rate "
+        "caps=\"video/x-raw(memory:DMABuf),framerate=%u/1\" ! "
+        "queue max-size-buffers=1 leaky=downstream ! "
         "vapostproc ! vah264enc b-frames=0 ref-frames=1 key-int-max=%u "
         "rate-control=cbr bitrate=%u target-usage=7 ! %s", e->fps,
         e->key_interval, e->bitrate, pay);
 
   /* I420: from RGB, videoconvert would pick Y444 and x264 High 4:4:4,
    * which most players cannot decode. */
-  return g_strdup_printf ("capsfilter name=rate caps=\"video/x-raw,framerate=%u/1\" ! "
+  return g_strdup_printf ("capsfilter name=rate "
+      "caps=\"video/x-raw,framerate=%u/1\" ! "
       "queue max-size-buffers=1 leaky=downstream ! videoconvert ! "
       "video/x-raw,format=I420 ! x264enc tune=zerolatency "
       "speed-preset=superfast bframes=0 key-int-max=%u bitrate=%u ! %s",

@@ -5,11 +5,11 @@
  * The server runs in this process, on its own thread and main context,
  * linked with the emulated mdev; the emulated mdevs' device provider
  * (tests/emu/vfioemu-provider.h) lists them as vfiogfxsrc's provider lists
- * real ones (vfio.uuid, vfio.vm-name) and makes them come and go. The clients are separate
- * processes: gst-launch-1.0 with rtspsrc ! rtph264depay ! avdec_h264
- * (gst-libav), ffprobe and ffmpeg. Decoded frames are compared with the
- * emulated guest's pattern (vfio_emu_pixel()) by 16x16 block averages, with
- * a tolerance for lossy coding.
+ * real ones (vfio.uuid, vfio.vm-name) and makes them come and go. The
+ * clients are separate processes: gst-launch-1.0 with rtspsrc !
+ * rtph264depay ! avdec_h264 (gst-libav), ffprobe and ffmpeg. Decoded
+ * frames are compared with the emulated guest's pattern (vfio_emu_pixel())
+ * by 16x16 block averages, with a tolerance for lossy coding.
  *
  * VM "alpha" (named) shows 320x240, the unnamed one 352x288, so each
  * client's picture size also says which VM it got.
