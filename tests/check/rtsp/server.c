@@ -60,6 +60,7 @@ static GMainContext *server_context;
 static GMainLoop *server_loop;
 static GThread *server_thread;
 static gchar *tmpdir;
+static gchar *auth_file;        /* the next server's password file */
 
 static gpointer
 run_server (gpointer data)
@@ -101,6 +102,15 @@ start_server (gboolean b_later)
 
   tmpdir = g_dir_make_tmp ("vfio-rtsp-XXXXXX", NULL);
   fail_unless (tmpdir != NULL);
+  if (auth_file) {
+    g_autofree gchar *users = g_build_filename (tmpdir, "users", NULL);
+
+    fail_unless (g_file_set_contents_full (users, "# viewers\n"
+            "viewer:s3cret\n", -1, G_FILE_SET_CONTENTS_NONE, 0600, NULL));
+    g_free (auth_file);
+    auth_file = g_steal_pointer (&users);
+    options.auth_file = auth_file;
+  }
   server_context = g_main_context_new ();
   server_loop = g_main_loop_new (server_context, FALSE);
   server = vfio_rtsp_server_new (&options, &error);
@@ -133,6 +143,7 @@ stop_server (void)
   }
   g_rmdir (tmpdir);
   g_clear_pointer (&tmpdir, g_free);
+  g_clear_pointer (&auth_file, g_free);
   vfio_emu_reset ();
 }
 
@@ -361,15 +372,22 @@ GST_START_TEST (test_gst_clients_play_both)
 GST_END_TEST;
 
 static Client *
-ffprobe_client (const gchar * path)
+ffprobe_client_at (const gchar * location)
 {
-  g_autofree gchar *location = url (path);
   const gchar *argv[] = { "ffprobe", "-v", "error", "-rtsp_transport", "tcp",
     "-select_streams", "v:0", "-show_entries", "stream=codec_name,width,height",
     "-of", "default=noprint_wrappers=1", location, NULL
   };
 
   return client_spawn (argv);
+}
+
+static Client *
+ffprobe_client (const gchar * path)
+{
+  g_autofree gchar *location = url (path);
+
+  return ffprobe_client_at (location);
 }
 
 static Client *
@@ -452,6 +470,36 @@ GST_START_TEST (test_ffmpeg_clients_play_both)
   b = ffmpeg_client (UUID_B, file_b, 20);
   check_ffmpeg (a, file_a, 20, 320, 240, vfio_emu_current_id (dev_a));
   check_ffmpeg (b, file_b, 20, 352, 288, vfio_emu_current_id (dev_b));
+  stop_server ();
+}
+
+GST_END_TEST;
+
+/* With a password file, only its users play. */
+GST_START_TEST (test_basic_auth)
+{
+  g_autoptr (Client) anonymous = NULL;
+  g_autoptr (Client) wrong = NULL;
+  g_autoptr (Client) viewer = NULL;
+  g_autofree gchar *wrong_url = NULL;
+  g_autofree gchar *viewer_url = NULL;
+
+  auth_file = g_strdup ("");    /* start_server() writes it */
+  start_server (FALSE);
+  wrong_url = g_strdup_printf ("rtsp://viewer:guess@127.0.0.1:%u/" NAME_A,
+      vfio_rtsp_server_get_port (server));
+  viewer_url = g_strdup_printf ("rtsp://viewer:s3cret@127.0.0.1:%u/" NAME_A,
+      vfio_rtsp_server_get_port (server));
+  anonymous = ffprobe_client (NAME_A);
+  wrong = ffprobe_client_at (wrong_url);
+  fail_unless (client_wait (anonymous, CLIENT_TIMEOUT_S));
+  fail_unless (client_wait (wrong, CLIENT_TIMEOUT_S));
+  fail_if (WIFEXITED (anonymous->status)
+      && WEXITSTATUS (anonymous->status) == 0, "played without a password");
+  fail_if (WIFEXITED (wrong->status) && WEXITSTATUS (wrong->status) == 0,
+      "played with a wrong password");
+  viewer = ffprobe_client_at (viewer_url);
+  check_ffprobe (viewer, 320, 240);
   stop_server ();
 }
 
@@ -707,6 +755,7 @@ rtsp_server_suite (void)
   tcase_add_test (tc, test_ffmpeg_clients_play_both);
   tcase_add_test (tc, test_two_clients_share_one_capture);
   tcase_add_test (tc, test_mode_writes_one_edid);
+  tcase_add_test (tc, test_basic_auth);
   tcase_add_test (tc, test_vm_removed_ends_its_stream_only);
   tcase_add_test (tc, test_vm_gone_abruptly_no_client_left_hanging);
   return s;
