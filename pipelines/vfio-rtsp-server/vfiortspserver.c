@@ -6,7 +6,9 @@
  * come and go are mounted and unmounted live. A stream that ends (the VM
  * stopped, its device went, an error) lets its clients go: RTCP BYE with
  * the EOS first, then their sessions are removed, and a client left
- * without one is disconnected, so that no client waits on a dead stream.
+ * without one is disconnected, so that no client waits on a dead stream
+ * (vfiortspteardown.c). The capture of a running VM outlives its clients
+ * (vfio_rtsp_factory_hold()).
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -18,6 +20,7 @@
 #include "vfiortspmedia.h"
 #include "vfiortspmonitor.h"
 #include "vfiortspstatus.h"
+#include "vfiortspteardown.h"
 
 GST_DEBUG_CATEGORY_STATIC (vfio_rtsp_server_debug);
 #define GST_CAT_DEFAULT vfio_rtsp_server_debug
@@ -84,59 +87,14 @@ say (const gchar * format, ...)
 
 /* ---- ending a stream ---- */
 
-typedef struct
-{
-  GstRTSPMedia *media;
-  guint removed;
-  guint kept;
-} EndMedia;
-
-static GstRTSPFilterResult
-has_media (GstRTSPSession * session, GstRTSPSessionMedia * sm, gpointer data)
-{
-  EndMedia *end = data;
-
-  if (gst_rtsp_session_media_get_media (sm) == end->media)
-    end->removed++;
-  return GST_RTSP_FILTER_KEEP;
-}
-
-static GstRTSPFilterResult
-end_session (GstRTSPClient * client, GstRTSPSession * session, gpointer data)
-{
-  EndMedia *end = data;
-  guint before = end->removed;
-
-  gst_rtsp_session_filter (session, has_media, end);
-  if (end->removed > before)
-    return GST_RTSP_FILTER_REMOVE;
-  end->kept++;
-  return GST_RTSP_FILTER_KEEP;
-}
-
-static GstRTSPFilterResult
-end_client (GstRTSPServer * server, GstRTSPClient * client, gpointer data)
-{
-  EndMedia *end = data;
-  guint removed = end->removed;
-
-  end->kept = 0;
-  gst_rtsp_client_session_filter (client, end_session, end);
-  /* A client that was watching this stream only is disconnected. */
-  if (end->removed > removed && end->kept == 0)
-    return GST_RTSP_FILTER_REMOVE;
-  return GST_RTSP_FILTER_KEEP;
-}
-
 static void
 let_clients_go (VfioRtspServer * self, VfioRtspFactory * factory,
     GstRTSPMedia * media)
 {
-  EndMedia end = { media, 0, 0 };
+  guint ended = vfio_rtsp_let_clients_go (self->server, media);
 
-  gst_rtsp_server_client_filter (self->server, end_client, &end);
   vfio_rtsp_factory_release (factory, media);
-  GST_INFO ("media %p: %u sessions ended", media, end.removed);
+  GST_INFO ("media %p: %u sessions ended", media, ended);
 }
 
 /* Something to do with a VM's media in the server's context. */
