@@ -41,7 +41,7 @@ struct _VfioRtspFactory
 
   GstDevice *device;
   gchar *uuid;
-  gchar *name;
+  const gchar *name;            /* interned: renamed while in use */
   gint iommu_group;             /* -1: unknown */
   VfioRtspEncoding encoding;
   gint idle;                    /* atomic: drop frames before the encoder */
@@ -261,7 +261,7 @@ vfio_rtsp_factory_new (GstDevice * device, const gchar * uuid,
 
   self->device = gst_object_ref (device);
   self->uuid = g_strdup (uuid);
-  self->name = g_strdup (name);
+  self->name = g_intern_string (name);
   self->encoding = *encoding;
   self->iommu_group = -1;
   {
@@ -286,7 +286,21 @@ vfio_rtsp_factory_get_uuid (VfioRtspFactory * self)
 const gchar *
 vfio_rtsp_factory_get_name (VfioRtspFactory * self)
 {
-  return self->name;
+  return g_atomic_pointer_get (&self->name);
+}
+
+/* The VM's name, once known (an interned string: readers of the old one
+ * keep a valid pointer). */
+void
+vfio_rtsp_factory_set_name (VfioRtspFactory * self, const gchar * name)
+{
+  g_atomic_pointer_set (&self->name, g_intern_string (name));
+}
+
+gint
+vfio_rtsp_factory_get_iommu_group (VfioRtspFactory * self)
+{
+  return self->iommu_group;
 }
 
 /* The media being served, or NULL. */
@@ -434,7 +448,6 @@ vfio_rtsp_factory_finalize (GObject * object)
   gst_clear_object (&self->source);
   gst_clear_object (&self->device);
   g_free (self->uuid);
-  g_free (self->name);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (vfio_rtsp_factory_parent_class)->finalize (object);
 }

@@ -19,6 +19,10 @@ const gchar *vfio_rtsp_factory_get_uuid (VfioRtspFactory * self);
 
 const gchar *vfio_rtsp_factory_get_name (VfioRtspFactory * self);
 
+void vfio_rtsp_factory_set_name (VfioRtspFactory * self, const gchar * name);
+
+gint vfio_rtsp_factory_get_iommu_group (VfioRtspFactory * self);
+
 GstRTSPMedia *vfio_rtsp_factory_get_media (VfioRtspFactory * self);
 
 GstElement *vfio_rtsp_factory_get_source (VfioRtspFactory * self);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The RTSP server: one mount per VM display that the device monitor lists,
- * at /NAME (the VM's name when its holder is known, see vfiortspmonitor.c)
- * and at /UUID, both served by the VM's one shared media. VM displays that
+ * at /NAME (the VM's name when its holder is known, see vfiortspmonitor.c,
+ * or once its VM runs: name_late_vms()) and at /UUID, both served by the VM's one shared media. VM displays that
  * come and go are mounted and unmounted live. A stream that ends (the VM
  * stopped, its device went, an error) lets its clients go: RTCP BYE with
  * the EOS first, then their sessions are removed, and a client left
@@ -22,6 +22,8 @@
 #include "vfiortspstatus.h"
 #include "vfiortspteardown.h"
 
+#include <gst/vfio/vfio.h>
+
 GST_DEBUG_CATEGORY_STATIC (vfio_rtsp_server_debug);
 #define GST_CAT_DEFAULT vfio_rtsp_server_debug
 
@@ -30,6 +32,9 @@ GST_DEBUG_CATEGORY_STATIC (vfio_rtsp_server_debug);
 #define BYE_GRACE_MS 300
 #define END_TIMEOUT_MS 2000
 #define SESSION_CLEANUP_S 2
+/* How often the VMs served at their UUID are looked for a name: a VM
+ * started after its mdev was listed (starting a VM sends no event). */
+#define NAME_LOOKUP_S 5
 
 typedef struct
 {
@@ -53,6 +58,7 @@ struct _VfioRtspServer
   GSource *server_source;
   GSource *status_source;
   GSource *cleanup_source;
+  GSource *name_source;
   VfioRtspMonitor *monitor;
 
   GMutex lock;
@@ -261,11 +267,52 @@ mount (VfioRtspServer * self, Vm * vm, const gchar * path)
       (vm->factory), self->address, vfio_rtsp_server_get_port (self), path);
 }
 
+/* Serves @vm at /@name too when that is a free plain name. */
+static gboolean
+mount_name (VfioRtspServer * self, Vm * vm, const gchar * name)
+{
+  g_autofree gchar *path = NULL;
+
+  if (!name || !name_is_plain (name))
+    return FALSE;
+  path = g_strconcat ("/", name, NULL);
+  if (path_taken (self, path))
+    return FALSE;
+  vfio_rtsp_factory_set_name (vm->factory, name);
+  mount (self, vm, path);
+  return TRUE;
+}
+
+/* Names the VMs still served at their UUID only whose VM runs now. */
+static gboolean
+name_late_vms (gpointer data)
+{
+  VfioRtspServer *self = data;
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_mutex_lock (&self->lock);
+  g_hash_table_iter_init (&iter, self->vms);
+  while (g_hash_table_iter_next (&iter, &key, &value)) {
+    Vm *vm = value;
+    gint group = vfio_rtsp_factory_get_iommu_group (vm->factory);
+    GstVfioHolder *holder;
+
+    if (vm->paths->len > 1 || group < 0)
+      continue;
+    holder = gst_vfio_holder_find (group, key, 0, NULL);
+    if (holder && mount_name (self, vm, holder->vm_name))
+      say ("%s: the VM %s runs", (const gchar *) key, holder->vm_name);
+    g_clear_pointer (&holder, gst_vfio_holder_free);
+  }
+  g_mutex_unlock (&self->lock);
+  return G_SOURCE_CONTINUE;
+}
+
 static void
 add_vm (VfioRtspServer * self, GstDevice * device, const gchar * uuid)
 {
   g_autofree gchar *vm_name = vfio_rtsp_device_vm_name (device);
-  g_autofree gchar *name_path = NULL;
   g_autofree gchar *uuid_path = g_strconcat ("/", uuid, NULL);
   Vm *vm;
 
@@ -274,14 +321,8 @@ add_vm (VfioRtspServer * self, GstDevice * device, const gchar * uuid)
     g_mutex_unlock (&self->lock);
     return;
   }
-  if (vm_name && name_is_plain (vm_name)) {
-    name_path = g_strconcat ("/", vm_name, NULL);
-    if (path_taken (self, name_path))
-      g_clear_pointer (&name_path, g_free);
-  }
   vm = g_new0 (Vm, 1);
-  vm->factory = vfio_rtsp_factory_new (device, uuid,
-      name_path ? vm_name : uuid, &self->encoding);
+  vm->factory = vfio_rtsp_factory_new (device, uuid, uuid, &self->encoding);
   vm->paths = g_ptr_array_new_with_free_func (g_free);
   vm->counts.time = g_get_monotonic_time ();
   g_object_set_data (G_OBJECT (vm->factory), "server", self);
@@ -290,8 +331,7 @@ add_vm (VfioRtspServer * self, GstDevice * device, const gchar * uuid)
   g_signal_connect (vm->factory, "media-configure",
       G_CALLBACK (on_media_configure), NULL);
   g_hash_table_insert (self->vms, g_strdup (uuid), vm);
-  if (name_path)
-    mount (self, vm, name_path);
+  mount_name (self, vm, vm_name);
   mount (self, vm, uuid_path);
   g_mutex_unlock (&self->lock);
 }
@@ -480,6 +520,7 @@ vfio_rtsp_server_start (VfioRtspServer * self, GMainContext * context,
     return FALSE;
   self->cleanup_source = add_timeout (self, SESSION_CLEANUP_S,
       cleanup_sessions);
+  self->name_source = add_timeout (self, NAME_LOOKUP_S, name_late_vms);
   if (self->status_interval > 0)
     self->status_source = add_timeout (self, self->status_interval,
         print_status);
@@ -536,6 +577,7 @@ vfio_rtsp_server_free (VfioRtspServer * self)
   vfio_rtsp_monitor_stop (self->monitor);
   destroy_source (&self->status_source);
   destroy_source (&self->cleanup_source);
+  destroy_source (&self->name_source);
   destroy_source (&self->server_source);
   if (self->server)
     gst_rtsp_server_client_filter (self->server, remove_client, NULL);
