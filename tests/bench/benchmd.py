@@ -139,7 +139,34 @@ def bullets(f, notes):
                        f.fmt("flip.144hz.flip-locked.p99_us", "{:.2f}",
                              1e-3)))
     out.append(vm_bullet(f, notes))
+    out.append(rtsp_bullet(f))
     return "\n".join(out)
+
+
+RTSP_VMS = (1, 4, 8)
+
+
+def rtsp_bullet(f):
+    if all(f.get("rtsp.vms%d.cpu_pct_per_stream" % n) is None
+           for n in RTSP_VMS):
+        return "- `vfio-rtsp-server`: not measured in this run."
+    cpu = ", ".join("%s %% with %d" % (
+        f.fmt("rtsp.vms%d.cpu_pct_per_stream" % n, "{:.0f}"), n)
+        for n in RTSP_VMS)
+    fps = " / ".join(f.fmt("rtsp.vms%d.fps" % n, "{:.1f}") for n in RTSP_VMS)
+    lat = ", ".join("%s / %s ms with %d" % (
+        f.fmt("rtsp.vms%d.latency_p50_us" % n, "{:.1f}", 1e-3),
+        f.fmt("rtsp.vms%d.latency_p99_us" % n, "{:.1f}", 1e-3), n)
+        for n in RTSP_VMS)
+    return (
+        "- `vfio-rtsp-server`, x264 at 1280×720, 30 fps, one client "
+        "(`rtspsrc ! fakesink`, another process) per emulated VM whose guest "
+        "flips every frame between two nearly equal buffers: the server's "
+        "CPU per stream, in %% of one core: %s VMs (frames encoded per "
+        "second and stream: %s; on 2 cores x264 falls behind beyond a few "
+        "streams and the capture drops what it cannot encode); from a frame leaving the source to its "
+        "first RTP packet, p50 / p99: %s VMs (`tools/bench --only rtsp`)."
+        % (cpu, fps, lat))
 
 
 def vm_bullet(f, notes):
@@ -216,6 +243,7 @@ def doc_block(path):
         "loop's calls/s (%s in CPU time)." % (
             benchtable.pct(f.get("vm.element.fps_vs_bare")),
             benchtable.pct(f.get("vm.element.cpu_vs_bare"))),
+        "", rtsp_bullet(f),
         "", "Flip to push, by capture schedule, in virtual time against "
         "the emulated mdev (every-tick and on-change simulated; flip-locked "
         "is vfiogfxsrc itself on a test clock; see Flip locking above):",
