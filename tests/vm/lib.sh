@@ -63,6 +63,16 @@ run_logged () {
   return $rc
 }
 
+# wait_for_line LOG REGEX SECONDS: until a line of LOG matches the ERE.
+wait_for_line () {
+  local i
+  for i in $(seq $(($3 * 10))); do
+    grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 # expect LOG REGEX WHAT: fails unless a line of LOG matches the ERE.
 expect () {
   grep -Eq -- "$2" "$1" || fail "$3: no line matches /$2/"

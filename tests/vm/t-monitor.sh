@@ -40,16 +40,6 @@ stop_all () {
 }
 trap 'stop_all' EXIT
 
-# wait_for LOG REGEX SECONDS: until a line of LOG matches the ERE.
-wait_for () {
-  local i
-  for i in $(seq $(($3 * 10))); do
-    grep -Eq -- "$2" "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  return 1
-}
-
 step "gst-device-monitor-1.0 lists the displays, not the serial port"
 monitor
 for u in $rw $mbochs $mdpy; do
@@ -116,15 +106,15 @@ udevd=$(command -v systemd-udevd || echo /usr/lib/systemd/systemd-udevd)
 follow=/tmp/follow.log
 stdbuf -oL gst-device-monitor-1.0 -f Video/Source >$follow 2>&1 &
 follower=$!
-wait_for $follow "vfio.uuid = $mdpy\$" 60 ||
+wait_for_line $follow "vfio.uuid = $mdpy\$" 60 ||
   { cat $follow; fail "the monitor listed nothing within 60 s"; }
 new=$(cat /proc/sys/kernel/random/uuid)
 echo "$new" >/sys/class/mdev_bus/mdpy/mdev_supported_types/mdpy-xga/create ||
   fail "could not create an mdpy-xga mdev"
-wait_for $follow "vfio.uuid = $new\$" 30 ||
+wait_for_line $follow "vfio.uuid = $new\$" 30 ||
   { cat $follow; fail "no device-added for the new mdev $new"; }
 echo 1 >/sys/bus/mdev/devices/$new/remove || fail "could not remove $new"
-wait_for $follow "^Device removed:" 30 ||
+wait_for_line $follow "^Device removed:" 30 ||
   { cat $follow; fail "no device-removed for $new"; }
 kill $follower
 wait $follower 2>/dev/null

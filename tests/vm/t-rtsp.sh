@@ -27,16 +27,6 @@ stop_all () {
 }
 trap 'stop_all' EXIT
 
-# wait_for LOG REGEX SECONDS: until a line of LOG matches the ERE.
-wait_for () {
-  local i
-  for i in $(seq $(($3 * 10))); do
-    grep -Eq -- "$2" "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  return 1
-}
-
 # client NAME FRAMES DIR: gst-launch-1.0 playing NAME, BGRx frames in DIR
 # (FRAMES 0: until the stream ends).
 client () {
@@ -56,16 +46,16 @@ step "the server serves the mdev; a VMM named rtsp-test starts: served by name"
 stdbuf -oL "$RTSP_SERVER" --port 8554 --fps 10 --bitrate 1500 \
   --status-interval 2 >$log 2>&1 &
 server=$!
-wait_for $log "serving $rw at rtsp://127.0.0.1:8554/$rw\$" 30 ||
+wait_for_line $log "serving $rw at rtsp://127.0.0.1:8554/$rw\$" 30 ||
   { cat $log; fail "the server does not serve the mdev at its UUID"; }
 ( exec -a qemu-system-x86_64 "$GUEST" --device "$rw" \
     'mode 640 480; draw 1; echo holding; sleep 100; echo' \
     -name guest=rtsp-test,debug-threads=on ) >/tmp/vmm.log 2>&1 &
 vmm=$!
-wait_for /tmp/vmm.log '^holding' 20 ||
+wait_for_line /tmp/vmm.log '^holding' 20 ||
   { cat /tmp/vmm.log; fail "the VMM did not start"; }
 # Starting a VM sends no event: the server looks for names every 5 s.
-wait_for $log "serving $rw at rtsp://127.0.0.1:8554/rtsp-test\$" 15 ||
+wait_for_line $log "serving $rw at rtsp://127.0.0.1:8554/rtsp-test\$" 15 ||
   { cat $log; fail "the server does not serve rtsp-test by name"; }
 
 step "gst-launch-1.0 decodes the guest's frame"
@@ -107,7 +97,7 @@ for i in $(seq 300); do
 done
 [ "$(ls /tmp/c2 | wc -l)" -gt 0 ] ||
   { cat /tmp/client2.log; fail "the second client decoded nothing"; }
-wait_for $log 'rtsp-test: 1 client, [0-9.]+ fps' 10 ||
+wait_for_line $log 'rtsp-test: 1 client, [0-9.]+ fps' 10 ||
   { cat $log; fail "no status line counts the client"; }
 kill $vmm
 wait $vmm 2>/dev/null
@@ -125,7 +115,7 @@ wait $client || status=$?
 client=
 sed 's/^/  | /' /tmp/client2.log
 [ $status -eq 0 ] || fail "the client ended with status $status"
-wait_for $log "rtsp-test: the stream ended \(the VM's process [0-9]+ exited\)" 10 ||
+wait_for_line $log "rtsp-test: the stream ended \(the VM's process [0-9]+ exited\)" 10 ||
   { cat $log; fail "the server did not say that the VM's process exited"; }
 # The borrowed fd is closed: the group opens again.
 $GUEST --device "$rw" 'mode 640 480; draw 2' >/tmp/vmm2.log 2>&1 ||
