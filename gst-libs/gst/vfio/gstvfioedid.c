@@ -6,7 +6,9 @@
  * section 5.4), followed by the common lower modes a monitor also lists.
  *
  * Only the 128-byte base block: GVT-g takes nothing larger, and one
- * detailed timing describes up to 4095x4095 at 655.35 MHz.
+ * detailed timing describes up to 4095x4095 at 655.35 MHz. The range
+ * limits descriptor holds line rates up to 510 kHz, which tall modes at
+ * high rates exceed (640x2400@240 needs 648 kHz): those are refused.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -35,6 +37,20 @@ GST_DEBUG_CATEGORY_STATIC (gst_vfio_edid_debug);
 #define DTD_MIN_CLOCK_KHZ 10000
 #define DTD_MAX_H_PORCH 1023
 #define DTD_MAX_V_PORCH 63
+
+/* The range limits descriptor (E-EDID 1.4 section 3.10.3.3): each rate
+ * one byte of whole Hz (vertical) or kHz (horizontal), plus 255 when its
+ * offset flag in byte 4 is set; the clock one byte of 10 MHz. */
+#define RANGE_RATE_OFFSET 255
+#define RANGE_MAX_RATE (255 + RANGE_RATE_OFFSET)
+#define RANGE_V_MAX_OFFSET 0x02
+#define RANGE_V_MIN_OFFSET 0x01
+#define RANGE_H_MAX_OFFSET 0x08
+#define RANGE_H_MIN_OFFSET 0x04
+#define RANGE_CLOCK_STEP_KHZ 10000
+/* Every clock a detailed timing holds fits the range limits' byte. */
+G_STATIC_ASSERT ((DTD_MAX_CLOCK_KHZ + RANGE_CLOCK_STEP_KHZ - 1) /
+    RANGE_CLOCK_STEP_KHZ <= 255);
 
 #define MONITOR_NAME "vfiogfxsrc"
 #define MODEL_YEAR 2026
@@ -289,6 +305,14 @@ typedef struct
   guint max_clock_khz;
 } Ranges;
 
+/* The same in the descriptor's units, widened outwards. */
+typedef struct
+{
+  guint min_v_hz, max_v_hz;
+  guint min_h_khz, max_h_khz;
+  guint max_clock_10mhz;
+} RangeLimits;
+
 static void
 ranges_add (Ranges * r, guint clock_khz, guint h_total, guint v_total)
 {
@@ -300,6 +324,36 @@ ranges_add (Ranges * r, guint clock_khz, guint h_total, guint v_total)
   r->min_h_hz = MIN (r->min_h_hz, h_hz);
   r->max_h_hz = MAX (r->max_h_hz, h_hz);
   r->max_clock_khz = MAX (r->max_clock_khz, clock_khz);
+}
+
+/* The preferred mode has the highest rates; a tall mode at a high rate
+ * can need a line rate no range limits descriptor holds. */
+static gboolean
+range_limits_from_ranges (const Ranges * r, const GstVfioEdidMode * mode,
+    RangeLimits * limits, GError ** error)
+{
+  limits->min_v_hz = r->min_v_mhz / 1000;
+  limits->max_v_hz = (r->max_v_mhz + 999) / 1000;
+  limits->min_h_khz = r->min_h_hz / 1000;
+  limits->max_h_khz = (r->max_h_hz + 999) / 1000;
+  limits->max_clock_10mhz = (r->max_clock_khz + RANGE_CLOCK_STEP_KHZ - 1) /
+      RANGE_CLOCK_STEP_KHZ;
+
+  if (limits->max_h_khz > RANGE_MAX_RATE) {
+    g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_INVALID_ARGUMENT,
+        "Mode %ux%u@%u needs a %u kHz line rate, more than an EDID's range "
+        "limits hold (%u kHz): lower the rate or the height", mode->width,
+        mode->height, mode->refresh, limits->max_h_khz, RANGE_MAX_RATE);
+    return FALSE;
+  }
+  if (limits->max_v_hz > RANGE_MAX_RATE) {
+    g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_INVALID_ARGUMENT,
+        "Mode %ux%u@%u needs a %u Hz refresh rate, more than an EDID's range "
+        "limits hold (%u Hz)", mode->width, mode->height, mode->refresh,
+        limits->max_v_hz, RANGE_MAX_RATE);
+    return FALSE;
+  }
+  return TRUE;
 }
 
 static void
@@ -398,28 +452,34 @@ write_name (guint8 * d)
   d[5 + len] = '\n';
 }
 
-/* Whole Hz and kHz, widened outwards; rates above 255 use the offset
- * flags of EDID 1.4. Range limits only: no formula for other modes. */
+/* A minimum and a maximum rate of 1 .. 510 into their bytes: above 255
+ * less 255, with the offset flag set (the minimum only with the maximum). */
 static void
-write_range_limits (guint8 * d, const Ranges * r)
+write_rate_pair (guint8 * d, guint min, guint max, guint8 * flags,
+    guint8 min_flag, guint8 max_flag)
 {
-  guint min_v = r->min_v_mhz / 1000, max_v = (r->max_v_mhz + 999) / 1000;
-  guint min_h = r->min_h_hz / 1000, max_h = (r->max_h_hz + 999) / 1000;
-
-  d[3] = 0xfd;
-  if (max_h > 255) {
-    d[4] |= 0x08;
-    max_h -= 255;
-    if (min_h > 255) {
-      d[4] |= 0x04;
-      min_h -= 255;
+  if (max > 255) {
+    *flags |= max_flag;
+    max -= RANGE_RATE_OFFSET;
+    if (min > 255) {
+      *flags |= min_flag;
+      min -= RANGE_RATE_OFFSET;
     }
   }
-  d[5] = min_v;
-  d[6] = max_v;
-  d[7] = min_h;
-  d[8] = max_h;
-  d[9] = (r->max_clock_khz + 9999) / 10000;
+  d[0] = min;
+  d[1] = max;
+}
+
+/* Range limits only: no formula for other modes. */
+static void
+write_range_limits (guint8 * d, const RangeLimits * r)
+{
+  d[3] = 0xfd;
+  write_rate_pair (d + 5, r->min_v_hz, r->max_v_hz, &d[4],
+      RANGE_V_MIN_OFFSET, RANGE_V_MAX_OFFSET);
+  write_rate_pair (d + 7, r->min_h_khz, r->max_h_khz, &d[4],
+      RANGE_H_MIN_OFFSET, RANGE_H_MAX_OFFSET);
+  d[9] = r->max_clock_10mhz;
   d[10] = 0x01;
   d[11] = '\n';
   memset (d + 12, ' ', 6);
@@ -446,6 +506,10 @@ write_checksum (guint8 * b)
  * 60 Hz that fit inside it as established and standard timings, the
  * monitor name and range limits covering every mode listed.
  *
+ * Fails for a mode no base block can describe: a pixel clock outside
+ * 10 .. 655.35 MHz (a detailed timing's), a line rate above 510 kHz (the
+ * range limits').
+ *
  * Returns: (transfer full) (nullable): 128 bytes
  */
 GBytes *
@@ -455,6 +519,7 @@ gst_vfio_edid_generate (const GstVfioEdidMode * mode, gsize max_size,
   guint8 *b;
   GstVfioEdidTiming timing;
   Ranges ranges = { G_MAXUINT64, 0, G_MAXUINT64, 0, 0 };
+  RangeLimits limits;
 
   g_return_val_if_fail (mode != NULL, NULL);
   init_debug ();
@@ -474,9 +539,13 @@ gst_vfio_edid_generate (const GstVfioEdidMode * mode, gsize max_size,
   ranges_add (&ranges, timing.pixel_clock_khz, timing_h_total (&timing),
       timing_v_total (&timing));
   write_lower_modes (b, mode, &ranges);
+  if (!range_limits_from_ranges (&ranges, mode, &limits, error)) {
+    g_free (b);
+    return NULL;
+  }
   write_detailed_timing (b + 54, &timing);
   write_name (b + 72);
-  write_range_limits (b + 90, &ranges);
+  write_range_limits (b + 90, &limits);
   b[108 + 3] = 0x10;            /* a dummy descriptor */
   write_checksum (b);
 

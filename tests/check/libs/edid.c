@@ -69,6 +69,11 @@ static const GstVfioEdidMode modes[] = {
   {1920, 1080, 240},
   {800, 600, 24},
   {4095, 1, 240},
+  /* Line rates up to the range limits' 510 kHz, written with the offset
+   * flags: the maximum's, and both where no lower mode fits (< 640 wide). */
+  {640, 1889, 240},
+  {560, 1889, 240},
+  {600, 1800, 240},
 };
 
 static void
@@ -186,6 +191,17 @@ GST_END_TEST;
 
 GST_START_TEST (test_generate_limits)
 {
+  static const struct
+  {
+    GstVfioEdidMode mode;
+    const gchar *needle;
+  } too_fast_lines[] = {
+    {{640, 2400, 240}, "648 kHz line rate"},
+    {{1000, 4095, 120}, "521 kHz line rate"},
+    {{800, 3000, 165}, "536 kHz line rate"},
+    {{640, 1891, 240}, "511 kHz line rate"},
+    {{1, 4095, 240}, "1105 kHz line rate"},
+  };
   GstVfioEdidMode mode = { 1920, 1080, 60 };
   GstVfioEdidMode fast = { 3840, 2160, 120 };
   GError *error = NULL;
@@ -212,6 +228,17 @@ GST_START_TEST (test_generate_limits)
   fail_if (gst_vfio_edid_generate (&fast, 512, &error));
   assert_error (error, GST_VFIO_ERROR_INVALID_ARGUMENT, "655350 kHz", NULL);
   g_clear_error (&error);
+
+  /* Tall modes at high rates: a clock a detailed timing holds, a line
+   * rate the range limits do not (at most 510 kHz with the offset). */
+  for (guint i = 0; i < G_N_ELEMENTS (too_fast_lines); i++) {
+    fail_if (gst_vfio_edid_generate (&too_fast_lines[i].mode, 512, &error),
+        "%ux%u@%u", too_fast_lines[i].mode.width,
+        too_fast_lines[i].mode.height, too_fast_lines[i].mode.refresh);
+    assert_error (error, GST_VFIO_ERROR_INVALID_ARGUMENT,
+        too_fast_lines[i].needle, "range limits hold (510 kHz)");
+    g_clear_error (&error);
+  }
 }
 
 GST_END_TEST;
