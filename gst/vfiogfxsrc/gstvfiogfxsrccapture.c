@@ -420,6 +420,9 @@ capture_tick (GstVfioGfxSrc * self, GstClockTime running_time,
   changed = !gst_vfio_plane_same_layout (&plane, &self->plane);
   if (changed && (ret = renegotiate (self, &plane)) != GST_FLOW_OK)
     return ret;
+  /* guest-mode=auto gave the guest a new mode meanwhile: wait for it. */
+  if (!self->negotiated)
+    return GST_FLOW_OK;
   if (!changed && is_duplicate (self, &plane))
     return GST_FLOW_OK;
 
@@ -464,11 +467,13 @@ gst_vfio_gfx_src_create (GstPushSrc * psrc, GstBuffer ** buffer)
   GstFlowReturn ret = GST_FLOW_OK;
 
   *buffer = NULL;
-  /* A flag, not gst_pad_has_current_caps (): this runs every frame. */
-  if (!self->negotiated)
-    ret = negotiate_first_plane (self);
-
   while (ret == GST_FLOW_OK && !*buffer) {
+    /* A flag, not gst_pad_has_current_caps (): this runs every frame.
+     * Negotiating again when guest-mode=auto wrote a mode meanwhile. */
+    if (!self->negotiated) {
+      ret = negotiate_first_plane (self);
+      continue;
+    }
     ret = wait_for_tick (self, &running_time);
     if (ret == GST_FLOW_OK)
       ret = gst_vfio_src_check_device_end (GST_ELEMENT (self), self->device);
