@@ -349,8 +349,10 @@ gst_vfio_gfx_src_change_state (GstElement * element, GstStateChange transition)
 
   if (transition == GST_STATE_CHANGE_READY_TO_NULL
       || (transition == GST_STATE_CHANGE_NULL_TO_READY
-          && ret == GST_STATE_CHANGE_FAILURE))
+          && ret == GST_STATE_CHANGE_FAILURE)) {
+    gst_vfio_guest_mode_detach (&self->guest_mode);
     gst_clear_object (&self->device);
+  }
   return ret;
 }
 
@@ -364,7 +366,10 @@ gst_vfio_gfx_src_stop (GstBaseSrc * bsrc)
 static gboolean
 gst_vfio_gfx_src_unlock (GstBaseSrc * bsrc)
 {
-  gst_vfio_ticker_unlock (&GST_VFIO_GFX_SRC (bsrc)->ticker);
+  GstVfioGfxSrc *self = GST_VFIO_GFX_SRC (bsrc);
+
+  gst_vfio_ticker_unlock (&self->ticker);
+  gst_vfio_guest_mode_unlock (&self->guest_mode);
   return TRUE;
 }
 
@@ -374,6 +379,7 @@ gst_vfio_gfx_src_unlock_stop (GstBaseSrc * bsrc)
   GstVfioGfxSrc *self = GST_VFIO_GFX_SRC (bsrc);
 
   gst_vfio_ticker_unlock_stop (&self->ticker);
+  gst_vfio_guest_mode_unlock_stop (&self->guest_mode);
   /* After a flush the guest's grid is learnt again. */
   if (self->flip_lock)
     gst_vfio_flip_lock_reset (self->flip_lock);
@@ -668,12 +674,19 @@ install_properties (GObjectClass * gobject_class)
    * time this changes, also while playing (a client resizing its window).
    * The guest OS then switches to it, if it handles monitor hotplug, and
    * the caps follow. "auto" takes the size (and rate) from downstream when
-   * the peer's caps fix them, e.g. a capsfilter.
+   * the peer's caps fix them, e.g. a capsfilter: the source then waits up
+   * to 3 s for the guest to switch before it sets caps (a flush or a state
+   * change ends that wait at once), and warns once about a size the
+   * device refuses, not at every renegotiation.
    *
-   * Empty (the default) leaves the guest's EDID alone. A mode larger than
-   * the device's max_xres x max_yres, or a malformed one, is an error when
-   * the device is opened and a warning later (the guest keeps its mode).
-   * Nothing is restored on stop: the guest keeps the last EDID written.
+   * Empty (the default) leaves the guest's EDID alone. A mode the device
+   * cannot show (larger than its max_xres x max_yres, or beyond what an
+   * EDID describes) or a malformed one is an error when the device is
+   * opened; later it is a warning naming the limit: nothing is written,
+   * the stream and the guest's mode go on, and the property keeps the
+   * value, so the next open fails with that error. Set in the NULL state
+   * it is only written at the next open. Nothing is restored on stop: the
+   * guest keeps the last EDID written.
    */
   properties[PROP_GUEST_MODE] = g_param_spec_string ("guest-mode",
       "Guest mode", "Screen mode to give the guest through the vGPU's EDID: "

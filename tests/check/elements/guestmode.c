@@ -2,8 +2,11 @@
 /*
  * vfiogfxsrc's guest-mode against the emulated mdev: the EDID written when
  * the device opens and when the property changes while playing, the
- * device's limits, malformed modes, auto from downstream caps, and the
- * edid-writes counter. A thread plays the guest where one must switch.
+ * device's limits, malformed modes (at open and while playing), auto from
+ * downstream caps (set while playing, downstream changing, a state change
+ * while it waits for the guest, a mode refused), a device the element no
+ * longer owns, and the edid-writes counter. A thread plays the guest where
+ * one must switch.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -317,6 +320,366 @@ GST_START_TEST (test_auto_from_downstream)
 
 GST_END_TEST;
 
+/* The warnings on @bus, in order; each one's text must have @needle. */
+static guint
+pop_warnings (GstBus * bus, const gchar * needle)
+{
+  GstMessage *msg;
+  guint n = 0;
+
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING))) {
+    GError *error = NULL;
+
+    gst_message_parse_warning (msg, &error, NULL);
+    GST_INFO ("warning: %s", error->message);
+    fail_unless (strstr (error->message, needle), "'%s' lacks '%s'",
+        error->message, needle);
+    g_error_free (error);
+    gst_message_unref (msg);
+    n++;
+  }
+  return n;
+}
+
+static guint
+count_edid_writes (void)
+{
+  GArray *log = vfio_emu_take_edid_accesses (dev);
+  guint n = 0;
+
+  for (guint i = 0; i < log->len; i++)
+    n += g_array_index (log, VfioEmuEdidAccess, i).write;
+  g_array_unref (log);
+  return n;
+}
+
+/* A refused value while playing: a warning naming what is wrong, nothing
+ * written, the stream and the guest's mode go on; the property keeps the
+ * value set. */
+GST_START_TEST (test_refused_while_playing)
+{
+  static const struct
+  {
+    const gchar *value;
+    const gchar *needle;
+  } refused[] = {
+    {"1280by720", "not a mode"},
+    {"1280x720@500", "24 .. 240 Hz"},
+    {"2560x1600", "at most 1920x1440"},
+    {"1920x1440@240", "655350 kHz"},
+  };
+  GstHarness *h = gst_harness_new_with_padnames ("vfiogfxsrc", NULL, "src");
+  GstBus *bus = attach_bus (h->element);
+
+  g_object_set (h->element, "device", UUID, "guest-mode", "800x600", NULL);
+  gst_harness_use_systemclock (h);
+  gst_harness_set_sink_caps_str (h, FAST_DMABUF);
+  gst_harness_play (h);
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 800,
+      600, 0);
+  gst_buffer_unref (pull_until_width (h, 800));
+  count_edid_writes ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++) {
+    gchar *value = NULL;
+
+    g_object_set (h->element, "guest-mode", refused[i].value, NULL);
+    fail_unless_equals_int (pop_warnings (bus, refused[i].needle), 1);
+    fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR) == NULL);
+    fail_unless_equals_int (count_edid_writes (), 0);
+    fail_unless_equals_uint64 (stat_of (h->element, "edid-writes"), 1);
+    assert_shown (800, 600);
+    g_object_get (h->element, "guest-mode", &value, NULL);
+    fail_unless_equals_string (value, refused[i].value);
+    g_free (value);
+    gst_buffer_unref (pull_until_width (h, 800));
+  }
+  fail_unless_equals_int (GST_STATE (h->element), GST_STATE_PLAYING);
+
+  gst_harness_teardown (h);
+  release_bus (bus);
+}
+
+GST_END_TEST;
+
+/* guest-mode=auto set while playing: the next negotiation gives the guest
+ * the size downstream fixes, and the caps follow. */
+GST_START_TEST (test_auto_set_while_playing)
+{
+  GstHarness *h = gst_harness_new_with_padnames ("vfiogfxsrc", NULL, "src");
+  gint stop = 0;
+  GThread *guest;
+
+  g_object_set (h->element, "device", UUID, "guest-mode", "800x600", NULL);
+  gst_harness_use_systemclock (h);
+  /* 1024x768 fixed first; anything else accepted too. */
+  gst_harness_set_sink_caps_str (h, "video/x-raw(memory:DMABuf), "
+      "width=1024, height=768, framerate=1000/1; " FAST_DMABUF);
+  guest = g_thread_new ("guest", guest_thread, &stop);
+  gst_harness_play (h);
+  gst_buffer_unref (pull_until_width (h, 800));
+  fail_unless_equals_uint64 (stat_of (h->element, "edid-writes"), 1);
+
+  g_object_set (h->element, "guest-mode", "auto", NULL);
+  gst_buffer_unref (pull_until_width (h, 1024));
+  assert_shown (1024, 768);
+  fail_unless_equals_uint64 (stat_of (h->element, "edid-writes"), 2);
+
+  gst_harness_teardown (h);
+  g_atomic_int_set (&stop, 1);
+  g_thread_join (guest);
+}
+
+GST_END_TEST;
+
+/* In auto, downstream fixing another size later: the guest follows. */
+GST_START_TEST (test_auto_follows_downstream_change)
+{
+  GstHarness *h = gst_harness_new_with_padnames ("vfiogfxsrc", NULL, "src");
+  gint stop = 0;
+  GThread *guest;
+
+  g_object_set (h->element, "device", UUID, "guest-mode", "auto", NULL);
+  gst_harness_use_systemclock (h);
+  gst_harness_set_sink_caps_str (h, "video/x-raw(memory:DMABuf), "
+      "width=1280, height=720, framerate=1000/1");
+  guest = g_thread_new ("guest", guest_thread, &stop);
+  gst_harness_play (h);
+  gst_buffer_unref (pull_until_width (h, 1280));
+  fail_unless_equals_uint64 (stat_of (h->element, "edid-writes"), 1);
+
+  /* A client resizes: the capsfilter changes and says so upstream. */
+  gst_harness_set_sink_caps_str (h, "video/x-raw(memory:DMABuf), "
+      "width=800, height=600, framerate=1000/1");
+  fail_unless (gst_pad_push_event (h->sinkpad, gst_event_new_reconfigure ()));
+  gst_buffer_unref (pull_until_width (h, 800));
+  assert_shown (800, 600);
+  fail_unless_equals_uint64 (stat_of (h->element, "edid-writes"), 2);
+
+  gst_harness_teardown (h);
+  g_atomic_int_set (&stop, 1);
+  g_thread_join (guest);
+}
+
+GST_END_TEST;
+
+typedef struct
+{
+  GstElement *element;
+  GMutex lock;
+  GCond cond;
+  gboolean done;
+  GstStateChangeReturn ret;
+} StateChange;
+
+static gpointer
+set_null_thread (gpointer user_data)
+{
+  StateChange *change = user_data;
+  GstStateChangeReturn ret = gst_element_set_state (change->element,
+      GST_STATE_NULL);
+
+  g_mutex_lock (&change->lock);
+  change->ret = ret;
+  change->done = TRUE;
+  g_cond_signal (&change->cond);
+  g_mutex_unlock (&change->lock);
+  return NULL;
+}
+
+/* Notes the plane queries made when the element leaves PLAYING: it has
+ * unlocked its streaming thread then. */
+static GstBusSyncReply
+note_paused (GstBus * bus, GstMessage * msg, gpointer user_data)
+{
+  gint *queries = user_data;
+  GstState old_state, new_state;
+
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_STATE_CHANGED) {
+    gst_message_parse_state_changed (msg, &old_state, &new_state, NULL);
+    if (old_state == GST_STATE_PLAYING && new_state == GST_STATE_PAUSED)
+      g_atomic_int_set (queries, vfio_emu_ioctl_count (dev,
+              VFIO_DEVICE_QUERY_GFX_PLANE));
+  }
+  return GST_BUS_PASS;
+}
+
+/* auto, and a guest that never follows: while the source waits for it, a
+ * state change to NULL stops the wait at once. The wait's plane queries
+ * tell: it polls every 20 ms for 3 s unless interrupted, so after the
+ * unlock (leaving PLAYING) at most the query under way may follow. The
+ * bound on the state change only guards against a hang. */
+GST_START_TEST (test_auto_wait_interrupted)
+{
+  GstHarness *h = gst_harness_new_with_padnames ("vfiogfxsrc", NULL, "src");
+  GstBus *bus = attach_bus (h->element);
+  StateChange change = { h->element };
+  gint queries_unlocked = -1;
+  guint queries, w = 0, ht = 0;
+  GThread *thread;
+  gint64 guard;
+
+  g_object_set (h->element, "device", UUID, "guest-mode", "auto", NULL);
+  gst_harness_use_systemclock (h);
+  gst_harness_set_sink_caps_str (h, "video/x-raw(memory:DMABuf), "
+      "width=1280, height=720");
+  gst_harness_play (h);
+  /* Written: the streaming thread now waits for the guest. */
+  guard = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
+  while (!(shown_mode (&w, &ht, NULL) && w == 1280)) {
+    fail_unless (g_get_monotonic_time () < guard, "auto wrote no EDID");
+    g_usleep (1000);
+  }
+
+  g_mutex_init (&change.lock);
+  g_cond_init (&change.cond);
+  gst_bus_set_sync_handler (bus, note_paused, &queries_unlocked, NULL);
+  thread = g_thread_new ("set-null", set_null_thread, &change);
+  guard = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
+  g_mutex_lock (&change.lock);
+  while (!change.done)
+    fail_unless (g_cond_wait_until (&change.cond, &change.lock, guard),
+        "the state change hangs");
+  g_mutex_unlock (&change.lock);
+  g_thread_join (thread);
+
+  fail_unless_equals_int (change.ret, GST_STATE_CHANGE_SUCCESS);
+  gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
+  fail_unless (g_atomic_int_get (&queries_unlocked) >= 0);
+  queries = vfio_emu_ioctl_count (dev, VFIO_DEVICE_QUERY_GFX_PLANE) -
+      g_atomic_int_get (&queries_unlocked);
+  fail_unless (queries <= 1, "the wait went on polling: %u queries after "
+      "the unlock", queries);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR) == NULL);
+  g_mutex_clear (&change.lock);
+  g_cond_clear (&change.cond);
+
+  gst_harness_teardown (h);
+  release_bus (bus);
+}
+
+GST_END_TEST;
+
+/* A pause cuts the wait for the guest short; when playing again the
+ * source waits anew instead of negotiating the guest's old mode. */
+GST_START_TEST (test_auto_wait_resumed)
+{
+  GstHarness *h = gst_harness_new_with_padnames ("vfiogfxsrc", NULL, "src");
+  GstBus *bus = attach_bus (h->element);
+  gint stop = 0;
+  GThread *guest;
+  guint w = 0, ht = 0;
+  gint64 guard;
+
+  g_object_set (h->element, "device", UUID, "guest-mode", "auto", NULL);
+  gst_harness_use_systemclock (h);
+  gst_harness_set_sink_caps_str (h, "video/x-raw(memory:DMABuf), "
+      "width=1280, height=720, framerate=1000/1");
+  gst_harness_play (h);
+  guard = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
+  while (!(shown_mode (&w, &ht, NULL) && w == 1280)) {
+    fail_unless (g_get_monotonic_time () < guard, "auto wrote no EDID");
+    g_usleep (1000);
+  }
+  fail_unless_equals_int (gst_element_set_state (h->element,
+          GST_STATE_PAUSED), GST_STATE_CHANGE_NO_PREROLL);
+  fail_unless_equals_int (gst_element_set_state (h->element,
+          GST_STATE_PLAYING), GST_STATE_CHANGE_SUCCESS);
+
+  /* The guest follows only now. */
+  guest = g_thread_new ("guest", guest_thread, &stop);
+  gst_buffer_unref (pull_until_width (h, 1280));
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR) == NULL);
+  fail_unless_equals_uint64 (stat_of (h->element, "edid-writes"), 1);
+
+  gst_harness_teardown (h);
+  g_atomic_int_set (&stop, 1);
+  g_thread_join (guest);
+  release_bus (bus);
+}
+
+GST_END_TEST;
+
+/* auto with a size the device cannot show: one warning for that size,
+ * not one at every renegotiation; the stream goes on with what the guest
+ * shows. */
+GST_START_TEST (test_auto_refused_warns_once)
+{
+  GstHarness *h = gst_harness_new_with_padnames ("vfiogfxsrc", NULL, "src");
+  GstBus *bus = attach_bus (h->element);
+
+  g_object_set (h->element, "device", UUID, "guest-mode", "auto", NULL);
+  gst_harness_use_systemclock (h);
+  gst_harness_set_sink_caps_str (h, "video/x-raw(memory:DMABuf), "
+      "width=2560, height=1600; " FAST_DMABUF);
+  gst_harness_play (h);
+  gst_buffer_unref (pull_until_width (h, 640));
+  fail_unless_equals_int (pop_warnings (bus, "at most 1920x1440"), 1);
+
+  /* The guest changes mode twice: two renegotiations, no new warning. */
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 800,
+      600, 0);
+  gst_buffer_unref (pull_until_width (h, 800));
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 1024,
+      768, 0);
+  gst_buffer_unref (pull_until_width (h, 1024));
+  fail_unless (stat_of (h->element, "renegotiations") >= 2);
+  fail_unless_equals_int (pop_warnings (bus, "at most 1920x1440"), 0);
+  fail_unless_equals_uint64 (stat_of (h->element, "edid-writes"), 0);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR) == NULL);
+
+  gst_harness_teardown (h);
+  release_bus (bus);
+}
+
+GST_END_TEST;
+
+static void
+keep_device (GstDebugCategory * category, GstDebugLevel level,
+    const gchar * file, const gchar * function, gint line, GObject * object,
+    GstDebugMessage * message, gpointer user_data)
+{
+  GstObject **kept = user_data;
+
+  /* That category logs with the device as the object. */
+  if (object && !*kept
+      && g_str_equal (gst_debug_category_get_name (category),
+          "vfioedidwriter") && GST_IS_VFIO_DEVICE (object))
+    *kept = gst_object_ref (object);
+}
+
+/* Back in NULL the element owns no device: setting guest-mode writes
+ * nothing, even while something else still holds the device it had. */
+GST_START_TEST (test_not_written_after_close)
+{
+  GstElement *src = new_source ("800x600");
+  GstObject *kept = NULL;
+
+  gst_debug_set_active (TRUE);
+  gst_debug_set_threshold_for_name ("vfioedidwriter", GST_LEVEL_INFO);
+  gst_debug_add_log_function (keep_device, &kept, NULL);
+  fail_unless_equals_int (gst_element_set_state (src, GST_STATE_READY),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_debug_remove_log_function (keep_device);
+  fail_unless (kept != NULL, "the device logged nothing");
+  gst_element_set_state (src, GST_STATE_NULL);
+  count_edid_writes ();
+
+  g_object_set (src, "guest-mode", "1024x768", NULL);
+  fail_unless_equals_int (count_edid_writes (), 0);
+  assert_shown (800, 600);
+
+  /* The next open writes it. */
+  fail_unless_equals_int (gst_element_set_state (src, GST_STATE_READY),
+      GST_STATE_CHANGE_SUCCESS);
+  assert_shown (1024, 768);
+  gst_element_set_state (src, GST_STATE_NULL);
+  gst_object_unref (kept);
+  gst_object_unref (src);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_property_documented)
 {
   GstElement *src = gst_element_factory_make ("vfiogfxsrc", NULL);
@@ -347,6 +710,13 @@ guestmode_suite (void)
   tcase_add_test (tc, test_no_edid_region);
   tcase_add_test (tc, test_change_while_playing);
   tcase_add_test (tc, test_auto_from_downstream);
+  tcase_add_test (tc, test_refused_while_playing);
+  tcase_add_test (tc, test_auto_set_while_playing);
+  tcase_add_test (tc, test_auto_follows_downstream_change);
+  tcase_add_test (tc, test_auto_wait_interrupted);
+  tcase_add_test (tc, test_auto_wait_resumed);
+  tcase_add_test (tc, test_auto_refused_warns_once);
+  tcase_add_test (tc, test_not_written_after_close);
   return s;
 }
 
