@@ -196,9 +196,11 @@ gst_vfio_gfx_src_negotiate (GstBaseSrc * bsrc)
   if (gst_vfio_guest_mode_negotiate (&self->guest_mode,
           GST_BASE_SRC_PAD (bsrc)))
     self->have_plane = FALSE;
-  /* create() negotiates once the guest shows a plane. */
+  /* create() negotiates, once the guest shows a plane: there a flush
+   * stops the wait, and a refusal ends the stream with our error alone,
+   * where GstBaseSrc's loop would add its generic one. */
   self->negotiated = FALSE;
-  if (!self->have_plane)
+  if (!self->have_plane || !self->negotiating_in_create)
     return TRUE;
 
   offered = gst_vfio_caps_offer (&self->plane,
@@ -206,11 +208,8 @@ gst_vfio_gfx_src_negotiate (GstBaseSrc * bsrc)
   if (offered)
     caps = gst_vfio_caps_choose (GST_BASE_SRC_PAD (self), offered,
         prefer_system_memory (self, offered));
-  if (!caps) {
-    gst_vfio_src_post_not_negotiated (GST_ELEMENT (self), &self->plane,
-        offered);
-    return FALSE;
-  }
+  if (!caps)
+    goto refused;
 
   GST_INFO_OBJECT (self, "caps %" GST_PTR_FORMAT, caps);
   configure_from_caps (self, caps);
@@ -219,6 +218,18 @@ gst_vfio_gfx_src_negotiate (GstBaseSrc * bsrc)
     gst_vfio_flip_lock_set_poll_interval (self->flip_lock, self->period);
   self->negotiated = gst_base_src_set_caps (bsrc, caps);
   return self->negotiated;
+
+  /* ERRORS */
+refused:
+  {
+    /* A flushing peer answers nothing: a flush, not a refusal. */
+    if (GST_PAD_IS_FLUSHING (GST_BASE_SRC_PAD (self)))
+      return FALSE;
+    gst_vfio_src_post_not_negotiated (GST_ELEMENT (self), &self->plane,
+        offered);
+    self->error_posted = TRUE;
+    return FALSE;
+  }
 }
 
 static gboolean
@@ -242,6 +253,7 @@ pool_failed:
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
         ("Could not set up buffers to copy the guest framebuffer into."),
         ("configuring a video buffer pool failed"));
+    self->error_posted = TRUE;
     return FALSE;
   }
 }

@@ -223,12 +223,26 @@ gst_vfio_gfx_src_dmabufs_are_mappable (GstVfioGfxSrc * self)
   return self->dmabuf_mappable;
 }
 
-/* Negotiation refused while flushing is a flush, not an error. */
+/* GstBaseSrc's negotiation, run from create(). Refused while flushing, it
+ * is a flush, tried again after it. Refused otherwise, the stream ends:
+ * with our error, EOS, as GstBaseSrc ends it after a fatal flow return
+ * but without the generic error it would post after ours. */
 static GstFlowReturn
-not_negotiated (GstVfioGfxSrc * self)
+negotiate_in_create (GstVfioGfxSrc * self)
 {
-  return GST_PAD_IS_FLUSHING (GST_BASE_SRC_PAD (self)) ?
-      GST_FLOW_FLUSHING : GST_FLOW_NOT_NEGOTIATED;
+  gboolean done;
+
+  self->error_posted = FALSE;
+  self->negotiating_in_create = TRUE;
+  done = gst_base_src_negotiate (GST_BASE_SRC (self));
+  self->negotiating_in_create = FALSE;
+  if (done)
+    return GST_FLOW_OK;
+
+  self->negotiated = FALSE;
+  if (GST_PAD_IS_FLUSHING (GST_BASE_SRC_PAD (self)))
+    return GST_FLOW_FLUSHING;
+  return self->error_posted ? GST_FLOW_EOS : GST_FLOW_NOT_NEGOTIATED;
 }
 
 /* A new layout mid-stream: new caps without restarting the pipeline. */
@@ -242,9 +256,7 @@ renegotiate (GstVfioGfxSrc * self, const GstVfioPlane * plane)
   self->plane = *plane;
   gst_clear_mini_object ((GstMiniObject **) & self->region_memory);
   STATS_ADD (self, renegotiations, 1);
-  if (!gst_base_src_negotiate (GST_BASE_SRC (self)))
-    return not_negotiated (self);
-  return GST_FLOW_OK;
+  return negotiate_in_create (self);
 }
 
 static GstBuffer *
@@ -443,17 +455,16 @@ capture_tick (GstVfioGfxSrc * self, GstClockTime running_time,
 }
 
 /* Caps wait for the guest's first plane; in create() a flush or a state
- * change interrupts the wait as it does any other. */
+ * change interrupts the wait as it does any other. Later (downstream asked
+ * for other caps, a flush interrupted a negotiation) the plane is known. */
 static GstFlowReturn
-negotiate_first_plane (GstVfioGfxSrc * self)
+negotiate_plane (GstVfioGfxSrc * self)
 {
-  GstFlowReturn ret = wait_for_first_plane (self);
+  GstFlowReturn ret;
 
-  if (ret != GST_FLOW_OK)
+  if (!self->have_plane && (ret = wait_for_first_plane (self)) != GST_FLOW_OK)
     return ret;
-  if (!gst_base_src_negotiate (GST_BASE_SRC (self)))
-    return not_negotiated (self);
-  return GST_FLOW_OK;
+  return negotiate_in_create (self);
 }
 
 GstFlowReturn
@@ -466,7 +477,7 @@ gst_vfio_gfx_src_create (GstPushSrc * psrc, GstBuffer ** buffer)
   *buffer = NULL;
   /* A flag, not gst_pad_has_current_caps (): this runs every frame. */
   if (!self->negotiated)
-    ret = negotiate_first_plane (self);
+    ret = negotiate_plane (self);
 
   while (ret == GST_FLOW_OK && !*buffer) {
     ret = wait_for_tick (self, &running_time);

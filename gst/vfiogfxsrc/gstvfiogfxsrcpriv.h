@@ -54,6 +54,8 @@ struct _GstVfioGfxSrc
   GstVfioPlane plane;           /* the layout the caps describe */
   gboolean have_plane;
   gboolean negotiated;          /* caps set for the plane */
+  gboolean negotiating_in_create;
+  gboolean error_posted;        /* by the negotiation that failed */
   GstVideoInfo vinfo;           /* with the plane's stride */
   gboolean dmabuf_caps;
   gboolean variable_rate;

@@ -1032,6 +1032,184 @@ GST_START_TEST (test_rate_change_posts_latency)
 
 GST_END_TEST;
 
+/* ---- flushes in the middle of a negotiation ---- */
+
+/* A flushing seek or a pause that lands while create() negotiates: a probe
+ * on the source pad holds the streaming thread at a query of @type until
+ * the application's FLUSH_START has made the pad flushing (GstBaseSrc marks
+ * it before it waits for create() to return), then fails the query as a
+ * flushing peer would: no caps for a caps query, no answer for an
+ * allocation query. One-shot. */
+typedef struct
+{
+  GstQueryType type;
+  GMutex lock;
+  GCond cond;
+  gboolean armed;
+  gboolean reached;
+} FlushAtQuery;
+
+static GstPadProbeReturn
+flush_at_query (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  FlushAtQuery *f = user_data;
+  GstQuery *query = GST_PAD_PROBE_INFO_QUERY (info);
+  GstCaps *filter = NULL;
+
+  if (GST_QUERY_TYPE (query) != f->type)
+    return GST_PAD_PROBE_OK;
+  /* The query that chooses the caps, not a look at what the peer takes. */
+  if (f->type == GST_QUERY_CAPS) {
+    gst_query_parse_caps (query, &filter);
+    if (!filter)
+      return GST_PAD_PROBE_OK;
+  }
+  g_mutex_lock (&f->lock);
+  if (!f->armed) {
+    g_mutex_unlock (&f->lock);
+    return GST_PAD_PROBE_OK;
+  }
+  f->armed = FALSE;
+  f->reached = TRUE;
+  g_cond_broadcast (&f->cond);
+  g_mutex_unlock (&f->lock);
+
+  for (gint i = 0; i < 10000 && !GST_PAD_IS_FLUSHING (pad); i++)
+    g_usleep (1000);
+  if (f->type == GST_QUERY_CAPS) {
+    GstCaps *none = gst_caps_new_empty ();
+
+    gst_query_set_caps_result (query, none);
+    gst_caps_unref (none);
+    return GST_PAD_PROBE_HANDLED;
+  }
+  return GST_PAD_PROBE_DROP;
+}
+
+static void
+flush_at_query_arm (GstHarness * h, FlushAtQuery * f, GstQueryType type)
+{
+  GstPad *srcpad = gst_element_get_static_pad (h->element, "src");
+
+  g_mutex_init (&f->lock);
+  g_cond_init (&f->cond);
+  f->type = type;
+  f->reached = FALSE;
+  f->armed = TRUE;
+  gst_pad_add_probe (srcpad, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM,
+      flush_at_query, f, NULL);
+  gst_object_unref (srcpad);
+}
+
+/* Once the streaming thread is at the query: FLUSH_START, as a flushing
+ * seek sends it; it returns once create() has returned. */
+static void
+flush_at_query_start_flush (GstHarness * h, FlushAtQuery * f)
+{
+  gint64 end = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+
+  g_mutex_lock (&f->lock);
+  while (!f->reached)
+    if (!g_cond_wait_until (&f->cond, &f->lock, end))
+      break;
+  g_mutex_unlock (&f->lock);
+  fail_unless (f->reached, "the negotiation never made the query");
+  fail_unless (gst_element_send_event (h->element,
+          gst_event_new_flush_start ()));
+}
+
+/* The guest changes mode while a flush starts: the renegotiation that the
+ * flush refuses is a flush, not an error, and streaming goes on in the new
+ * mode after it. */
+GST_START_TEST (test_renegotiation_refused_while_flushing)
+{
+  GstHarness *h = harness_new (FAST_DMABUF, NULL);
+  GstBus *bus = attach_bus (h->element);
+  FlushAtQuery f;
+
+  gst_harness_play (h);
+  gst_buffer_unref (gst_harness_pull (h));
+  flush_at_query_arm (h, &f, GST_QUERY_CAPS);
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 1024,
+      768, 0);
+  flush_at_query_start_flush (h, &f);
+  assert_no_error_for (bus, 100);
+
+  /* FLUSHING, not NOT_NEGOTIATED: nothing ended the stream. */
+  fail_unless (gst_element_send_event (h->element,
+          gst_event_new_flush_stop (TRUE)));
+  gst_buffer_unref (pull_until_width (h, 1024));
+  assert_no_error_for (bus, 0);
+  gst_harness_teardown (h);
+  release_bus (bus);
+}
+
+GST_END_TEST;
+
+/* Errors on @bus within @ms milliseconds, each logged. */
+static guint
+count_errors (GstBus * bus, guint ms)
+{
+  GstMessage *msg;
+  guint n = 0;
+
+  while ((msg = gst_bus_timed_pop_filtered (bus, ms * GST_MSECOND,
+              GST_MESSAGE_ERROR))) {
+    GError *error = NULL;
+
+    gst_message_parse_error (msg, &error, NULL);
+    GST_INFO ("error %u: %s", n, error->message);
+    g_error_free (error);
+    gst_message_unref (msg);
+    n++;
+  }
+  return n;
+}
+
+/* A mode downstream refuses, in normal streaming: one error, ours, which
+ * says what to do; no generic one from GstBaseSrc after it. */
+GST_START_TEST (test_refused_mode_posts_one_error)
+{
+  GstHarness *h = harness_new ("video/x-raw(memory:DMABuf), width=640, "
+      "height=480, framerate=1000/1", NULL);
+  GstBus *bus = attach_bus (h->element);
+  g_autofree gchar *text = NULL;
+
+  gst_harness_play (h);
+  gst_buffer_unref (gst_harness_pull (h));
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 1024,
+      768, 0);
+  text = wait_error (bus, NULL, NULL);
+  fail_unless (text != NULL, "no error");
+  fail_unless (strstr (text, "Downstream accepts none") != NULL, "%s", text);
+  fail_unless_equals_int (count_errors (bus, 300), 0);
+  gst_harness_teardown (h);
+  release_bus (bus);
+}
+
+GST_END_TEST;
+
+/* The same when downstream changes its mind (a RECONFIGURE). */
+GST_START_TEST (test_refused_caps_change_posts_one_error)
+{
+  GstHarness *h = harness_new (FAST_DMABUF, NULL);
+  GstBus *bus = attach_bus (h->element);
+  g_autofree gchar *text = NULL;
+
+  gst_harness_play (h);
+  gst_buffer_unref (gst_harness_pull (h));
+  gst_harness_set_sink_caps_str (h,
+      "video/x-raw(memory:DMABuf), width=800, framerate=1000/1");
+  text = wait_error (bus, NULL, NULL);
+  fail_unless (text != NULL, "no error");
+  fail_unless (strstr (text, "Downstream accepts none") != NULL, "%s", text);
+  fail_unless_equals_int (count_errors (bus, 300), 0);
+  gst_harness_teardown (h);
+  release_bus (bus);
+}
+
+GST_END_TEST;
+
 static Suite *
 vfiogfxsrc_suite (void)
 {
@@ -1073,6 +1251,9 @@ vfiogfxsrc_suite (void)
   tcase_add_test (tc, test_no_pool_when_zero_copy);
   tcase_add_test (tc, test_on_change_is_variable_rate);
   tcase_add_test (tc, test_rate_change_posts_latency);
+  tcase_add_test (tc, test_renegotiation_refused_while_flushing);
+  tcase_add_test (tc, test_refused_mode_posts_one_error);
+  tcase_add_test (tc, test_refused_caps_change_posts_one_error);
   return s;
 }
 
