@@ -238,6 +238,11 @@ gst_vfio_gfx_src_decide_allocation (GstBaseSrc * bsrc, GstQuery * query)
   GstVfioGfxSrc *self = GST_VFIO_GFX_SRC (bsrc);
   GstCaps *caps = NULL;
 
+  /* A flushing peer answers no allocation query: that says nothing of
+   * its GstVideoMeta support. Failing makes GstBaseSrc negotiate again
+   * after the flush. */
+  if (GST_PAD_IS_FLUSHING (GST_BASE_SRC_PAD (self)))
+    return FALSE;
   /* Before the first plane GstBaseSrc asks without caps. */
   gst_query_parse_allocation (query, &caps, NULL);
   self->copy_frames = caps && !self->dmabuf_caps

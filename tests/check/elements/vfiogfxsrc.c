@@ -1210,6 +1210,48 @@ GST_START_TEST (test_refused_caps_change_posts_one_error)
 
 GST_END_TEST;
 
+/* A padded mode whose allocation query a flush refuses: that says nothing
+ * of downstream's GstVideoMeta support, so after the flush frames are not
+ * copied for a peer that reads the meta. */
+GST_START_TEST (test_allocation_refused_while_flushing_no_copy)
+{
+  GstHarness *h = harness_new (FAST_BGRX, NULL);
+  GstBus *bus = attach_bus (h->element);
+  GstVideoMeta *meta;
+  GstBuffer *buf = NULL;
+  FlushAtQuery f;
+
+  gst_harness_add_propose_allocation_meta (h, GST_VIDEO_META_API_TYPE, NULL);
+  gst_harness_play (h);
+  gst_buffer_unref (gst_harness_pull (h));
+  flush_at_query_arm (h, &f, GST_QUERY_ALLOCATION);
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 640,
+      480, 704 * 4);
+  flush_at_query_start_flush (h, &f);
+  fail_unless (gst_element_send_event (h->element,
+          gst_event_new_flush_stop (TRUE)));
+
+  for (gint i = 0; i < 1000; i++) {
+    buf = gst_harness_pull (h);
+    fail_unless (buf != NULL);
+    meta = gst_buffer_get_video_meta (buf);
+    if (meta && meta->stride[0] == 704 * 4)
+      break;
+    gst_clear_buffer (&buf);
+    fail_unless_equals_uint64 (stat_of (h->element, "bytes-copied"), 0);
+  }
+  fail_unless (buf != NULL, "no frame in the padded layout");
+  gst_buffer_unref (buf);
+  for (gint i = 0; i < 5; i++)
+    gst_buffer_unref (gst_harness_pull (h));
+  fail_unless_equals_uint64 (stat_of (h->element, "bytes-copied"), 0);
+  assert_no_error_for (bus, 0);
+  gst_harness_teardown (h);
+  release_bus (bus);
+}
+
+GST_END_TEST;
+
 static Suite *
 vfiogfxsrc_suite (void)
 {
@@ -1254,6 +1296,7 @@ vfiogfxsrc_suite (void)
   tcase_add_test (tc, test_renegotiation_refused_while_flushing);
   tcase_add_test (tc, test_refused_mode_posts_one_error);
   tcase_add_test (tc, test_refused_caps_change_posts_one_error);
+  tcase_add_test (tc, test_allocation_refused_while_flushing_no_copy);
   return s;
 }
 
