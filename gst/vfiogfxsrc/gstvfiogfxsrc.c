@@ -301,7 +301,6 @@ reset_streaming_state (GstVfioGfxSrc * self)
   self->dmabuf_mappable = -1;
   self->copy_frames = FALSE;
   self->copy_announced = FALSE;
-  self->segment_pushed = FALSE;
 }
 
 static gboolean

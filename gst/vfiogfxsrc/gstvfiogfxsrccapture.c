@@ -372,26 +372,33 @@ follow_flips (GstVfioGfxSrc * self, GstClockTime now, GstBuffer * buffer)
   GST_BUFFER_PTS (buffer) = self->last_pts = flip_time;
 }
 
-/* The segment goes before the first event that needs one. */
+/* The segment goes before the first event that needs one: at the start,
+ * and again after a flush, whose FLUSH_STOP takes the pad's segment away.
+ * The pad knows, so no flag of ours can miss a flush. */
 static void
-push_segment_once (GstVfioGfxSrc * self)
+push_segment_if_missing (GstVfioGfxSrc * self)
 {
   GstBaseSrc *bsrc = GST_BASE_SRC (self);
+  GstEvent *current;
   GstSegment segment;
 
-  if (self->segment_pushed)
+  current = gst_pad_get_sticky_event (GST_BASE_SRC_PAD (self),
+      GST_EVENT_SEGMENT, 0);
+  if (current) {
+    gst_event_unref (current);
     return;
+  }
   GST_OBJECT_LOCK (self);
   gst_segment_copy_into (&bsrc->segment, &segment);
   GST_OBJECT_UNLOCK (self);
-  self->segment_pushed = gst_base_src_push_segment (bsrc, &segment);
+  gst_base_src_push_segment (bsrc, &segment);
 }
 
 /* Keeps the stream going while the display is off. */
 static void
 push_gap (GstVfioGfxSrc * self, GstClockTime running_time)
 {
-  push_segment_once (self);
+  push_segment_if_missing (self);
   gst_pad_push_event (GST_BASE_SRC_PAD (self),
       gst_event_new_gap (running_time, self->period));
 }
@@ -488,7 +495,5 @@ gst_vfio_gfx_src_create (GstPushSrc * psrc, GstBuffer ** buffer)
     if (ret == GST_FLOW_OK && self->flip_lock)
       follow_flips (self, running_time, *buffer);
   }
-  if (*buffer)
-    self->segment_pushed = TRUE;
   return ret;
 }

@@ -64,7 +64,6 @@ struct _GstVfioGfxSrc
   gint dmabuf_mappable;         /* -1 not tried yet */
   gboolean copy_frames;
   gboolean copy_announced;
-  gboolean segment_pushed;
   guint32 last_id;
   gboolean pushed_any;
   GstVfioGfxSrcCaptureMode streaming_mode;      /* capture_mode at start */

@@ -1252,6 +1252,91 @@ GST_START_TEST (test_allocation_refused_while_flushing_no_copy)
 
 GST_END_TEST;
 
+/* Event types that leave the source pad, in order. */
+typedef struct
+{
+  GMutex lock;
+  GArray *types;
+} EventLog;
+
+static GstPadProbeReturn
+log_event (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  EventLog *log = user_data;
+  GstEventType type = GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info));
+
+  g_mutex_lock (&log->lock);
+  g_array_append_val (log->types, type);
+  g_mutex_unlock (&log->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+/* The first SEGMENT or GAP after the last FLUSH_STOP of @log: 0 if none
+ * yet. */
+static GstEventType
+first_after_flush (EventLog * log)
+{
+  GstEventType found = 0;
+  guint start = 0;
+
+  g_mutex_lock (&log->lock);
+  for (guint i = 0; i < log->types->len; i++)
+    if (g_array_index (log->types, GstEventType, i) == GST_EVENT_FLUSH_STOP)
+      start = i + 1;
+  for (guint i = start; i < log->types->len && !found; i++) {
+    GstEventType t = g_array_index (log->types, GstEventType, i);
+    if (t == GST_EVENT_SEGMENT || t == GST_EVENT_GAP)
+      found = t;
+  }
+  g_mutex_unlock (&log->lock);
+  return found;
+}
+
+/* A flushing seek while the display is off: after FLUSH_STOP the pad has
+ * no segment, and the GAPs that keep the stream alive need one first. */
+GST_START_TEST (test_segment_before_gap_after_flush)
+{
+  GstHarness *h = harness_new (FAST_DMABUF, NULL);
+  GstPad *srcpad = gst_element_get_static_pad (h->element, "src");
+  EventLog log = { 0 };
+  GstEventType first = 0;
+  gboolean gap = FALSE;
+
+  g_mutex_init (&log.lock);
+  log.types = g_array_new (FALSE, FALSE, sizeof (GstEventType));
+  gst_harness_play (h);
+  gst_buffer_unref (gst_harness_pull (h));
+  vfio_emu_set_blank (dev, TRUE);
+  for (gint i = 0; i < 1000 && !gap; i++) {
+    GstEvent *event = gst_harness_pull_event (h);
+    fail_unless (event != NULL);
+    gap = GST_EVENT_TYPE (event) == GST_EVENT_GAP;
+    gst_event_unref (event);
+  }
+  fail_unless (gap, "no GAP while the display is off");
+
+  gst_pad_add_probe (srcpad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM |
+      GST_PAD_PROBE_TYPE_EVENT_FLUSH, log_event, &log, NULL);
+  fail_unless (gst_element_send_event (h->element,
+          gst_event_new_flush_start ()));
+  fail_unless (gst_element_send_event (h->element,
+          gst_event_new_flush_stop (TRUE)));
+  for (gint i = 0; i < 5000 && !first; i++) {
+    g_usleep (1000);
+    first = first_after_flush (&log);
+  }
+  fail_unless (first != 0, "nothing after the flush");
+  fail_unless (first == GST_EVENT_SEGMENT, "a %s before the SEGMENT after "
+      "the flush", gst_event_type_get_name (first));
+
+  gst_harness_teardown (h);
+  gst_object_unref (srcpad);
+  g_array_unref (log.types);
+  g_mutex_clear (&log.lock);
+}
+
+GST_END_TEST;
+
 static Suite *
 vfiogfxsrc_suite (void)
 {
@@ -1297,6 +1382,7 @@ vfiogfxsrc_suite (void)
   tcase_add_test (tc, test_refused_mode_posts_one_error);
   tcase_add_test (tc, test_refused_caps_change_posts_one_error);
   tcase_add_test (tc, test_allocation_refused_while_flushing_no_copy);
+  tcase_add_test (tc, test_segment_before_gap_after_flush);
   return s;
 }
 
