@@ -298,7 +298,6 @@ reset_streaming_state (GstVfioGfxSrc * self)
   self->last_reject_warning = 0;
   self->period = self->frame_duration = DEFAULT_PERIOD;
   self->variable_rate = FALSE;
-  self->dmabuf_mappable = -1;
   self->copy_frames = FALSE;
   self->copy_announced = FALSE;
 }
@@ -549,7 +548,6 @@ gst_vfio_gfx_src_init (GstVfioGfxSrc * self)
   self->next_query = self->last_pts = GST_CLOCK_TIME_NONE;
   self->signal_present = -1;
   self->period = self->frame_duration = DEFAULT_PERIOD;
-  self->dmabuf_mappable = -1;
   gst_vfio_ticker_init (&self->ticker);
   gst_vfio_guest_mode_init (&self->guest_mode, GST_ELEMENT (self));
 

@@ -195,18 +195,17 @@ get_memory (GstVfioGfxSrc * self, const GstVfioPlane * plane,
   return memory;
 }
 
-/* Whether the exporter lets the CPU map its dma-bufs: GVT-g never, stock
- * mbochs never, an mbochs exporting read-write does. Learnt once per run
- * from the first dma-buf, which stays cached for the stream. */
+/* Whether the CPU can map the dma-bufs of the plane the caps are for:
+ * GVT-g never, stock mbochs never, an mbochs exporting read-write only
+ * when the plane is whole pages (640x480 is, 800x600 is not). Learnt at
+ * each negotiation from the plane's dma-buf, which stays cached for the
+ * stream: one mmap per mode change. */
 gboolean
 gst_vfio_gfx_src_dmabufs_are_mappable (GstVfioGfxSrc * self)
 {
   g_autoptr (GError) error = NULL;
-  gboolean exported = FALSE;
+  gboolean exported = FALSE, mappable;
   GstMemory *memory;
-
-  if (self->dmabuf_mappable >= 0)
-    return self->dmabuf_mappable;
 
   memory = gst_vfio_dmabuf_cache_lookup (self->cache, &self->plane, &exported,
       &error);
@@ -216,11 +215,11 @@ gst_vfio_gfx_src_dmabufs_are_mappable (GstVfioGfxSrc * self)
     GST_DEBUG_OBJECT (self, "no dma-buf to try: %s", error->message);
     return FALSE;
   }
-  self->dmabuf_mappable = memory_is_cpu_mappable (memory);
-  GST_INFO_OBJECT (self, "the exporter's dma-bufs %s be mapped by the CPU",
-      self->dmabuf_mappable ? "can" : "cannot");
+  mappable = memory_is_cpu_mappable (memory);
+  GST_INFO_OBJECT (self, "the CPU %s map the dma-bufs of this plane",
+      mappable ? "can" : "cannot");
   gst_memory_unref (memory);
-  return self->dmabuf_mappable;
+  return mappable;
 }
 
 /* GstBaseSrc's negotiation, run from create(). Refused while flushing, it

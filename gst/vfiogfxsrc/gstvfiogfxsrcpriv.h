@@ -61,7 +61,6 @@ struct _GstVfioGfxSrc
   gboolean variable_rate;
   GstClockTime period;          /* between ticks */
   GstClockTime frame_duration;  /* NONE for variable-rate caps */
-  gint dmabuf_mappable;         /* -1 not tried yet */
   gboolean copy_frames;
   gboolean copy_announced;
   guint32 last_id;

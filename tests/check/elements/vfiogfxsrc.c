@@ -1337,6 +1337,51 @@ GST_START_TEST (test_segment_before_gap_after_flush)
 
 GST_END_TEST;
 
+/* Whether the CPU can map an exporter's dma-bufs can depend on the mode:
+ * mbochs (read-write export) maps 640x480 (300 pages) but not 800x600
+ * (1,920,000 bytes, not whole pages). A peer that accepts anything gets
+ * system memory, then DMA_DRM, not an error. */
+GST_START_TEST (test_any_peer_unmappable_mode_gets_dmabuf)
+{
+  GstHarness *h;
+  GstBus *bus;
+  GstBuffer *buf;
+  gint64 end;
+  g_autofree gchar *caps = NULL;
+
+  vfio_emu_reset ();
+  dev = vfio_emu_add_mdev (UUID, GROUP, VFIO_EMU_DMABUF | VFIO_EMU_EDID);
+  vfio_emu_set_personality (dev, VFIO_EMU_PERSONALITY_MBOCHS);
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 640,
+      480, 0);
+  h = harness_any_peer ();
+  bus = attach_bus (h->element);
+  gst_harness_play (h);
+  gst_buffer_unref (gst_harness_pull (h));
+  caps = current_caps_string (h);
+  fail_unless (strstr (caps, "format=(string)BGRx") != NULL, "%s", caps);
+
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 800,
+      600, 0);
+  end = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+  for (;;) {
+    buf = gst_harness_try_pull (h);
+    if (buf && gst_buffer_get_video_meta (buf)->width == 800)
+      break;
+    gst_clear_buffer (&buf);
+    assert_no_error_for (bus, 1);
+    fail_unless (g_get_monotonic_time () < end, "no 800x600 frame");
+  }
+  fail_unless_equals_string (current_drm_format (h), "XR24");
+  fail_unless (gst_is_dmabuf_memory (gst_buffer_peek_memory (buf, 0)));
+  gst_buffer_unref (buf);
+  assert_no_error_for (bus, 0);
+  gst_harness_teardown (h);
+  release_bus (bus);
+}
+
+GST_END_TEST;
+
 static Suite *
 vfiogfxsrc_suite (void)
 {
@@ -1383,6 +1428,7 @@ vfiogfxsrc_suite (void)
   tcase_add_test (tc, test_refused_caps_change_posts_one_error);
   tcase_add_test (tc, test_allocation_refused_while_flushing_no_copy);
   tcase_add_test (tc, test_segment_before_gap_after_flush);
+  tcase_add_test (tc, test_any_peer_unmappable_mode_gets_dmabuf);
   return s;
 }
 
