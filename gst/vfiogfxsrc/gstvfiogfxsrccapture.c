@@ -290,11 +290,41 @@ announce_copy (GstVfioGfxSrc * self)
           self->plane.width), (NULL));
 }
 
+/* Each step of a copy that can fail, with what it means. */
+static void
+post_copy_failure (GstVfioGfxSrc * self, GstVfioCopyFailure failure,
+    GstFlowReturn ret)
+{
+  switch (failure) {
+    case GST_VFIO_COPY_FAILED_MAP_SOURCE:
+      gst_vfio_src_post_unmappable (GST_ELEMENT (self));
+      break;
+    case GST_VFIO_COPY_FAILED_ACQUIRE:
+      GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
+          ("Could not copy the guest framebuffer: no buffer to copy it "
+              "into."), ("the pool gave none: %s", gst_flow_get_name (ret)));
+      break;
+    case GST_VFIO_COPY_FAILED_MAP_COPY:
+      GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+          ("Could not copy the guest framebuffer: the buffer to copy it "
+              "into cannot be written."), ("mapping the pool's buffer "
+              "failed"));
+      break;
+    default:
+      GST_ELEMENT_ERROR (self, CORE, FAILED,
+          ("Could not copy the guest framebuffer: %s has no default layout.",
+              gst_video_format_to_string (GST_VIDEO_INFO_FORMAT
+                  (&self->vinfo))), (NULL));
+      break;
+  }
+}
+
 /* Into GStreamer's default layout, for a peer without GstVideoMeta. */
 static GstFlowReturn
 copy_to_default_layout (GstVfioGfxSrc * self, GstBuffer ** buffer)
 {
   GstBufferPool *pool = gst_base_src_get_buffer_pool (GST_BASE_SRC (self));
+  GstVfioCopyFailure failure;
   GstBuffer *copy = NULL;
   GstFlowReturn ret;
   gsize copied;
@@ -302,10 +332,12 @@ copy_to_default_layout (GstVfioGfxSrc * self, GstBuffer ** buffer)
   if (!pool)
     goto no_pool;
   announce_copy (self);
-  ret = gst_vfio_copy_frame (pool, *buffer, &self->vinfo, &copy, &copied);
+  ret = gst_vfio_copy_frame (pool, *buffer, &self->vinfo, &copy, &copied,
+      &failure);
   gst_object_unref (pool);
-  if (ret == GST_FLOW_ERROR)
-    gst_vfio_src_post_unmappable (GST_ELEMENT (self));
+  /* A pool deactivated by a flush gives FLUSHING: not an error. */
+  if (ret != GST_FLOW_OK && ret != GST_FLOW_FLUSHING)
+    post_copy_failure (self, failure, ret);
   if (ret != GST_FLOW_OK)
     return ret;
 

@@ -263,6 +263,78 @@ GST_START_TEST (test_copy_announced_once)
 
 GST_END_TEST;
 
+/* An allocator that never has memory. */
+typedef GstAllocator FailingAllocator;
+typedef GstAllocatorClass FailingAllocatorClass;
+static GType failing_allocator_get_type (void);
+G_DEFINE_TYPE (FailingAllocator, failing_allocator, GST_TYPE_ALLOCATOR);
+
+static GstMemory *
+failing_alloc (GstAllocator * allocator, gsize size,
+    GstAllocationParams * params)
+{
+  return NULL;
+}
+
+static void
+failing_free (GstAllocator * allocator, GstMemory * memory)
+{
+}
+
+static void
+failing_allocator_class_init (FailingAllocatorClass * klass)
+{
+  klass->alloc = failing_alloc;
+  klass->free = failing_free;
+}
+
+static void
+failing_allocator_init (FailingAllocator * allocator)
+{
+}
+
+/* A copy that gets no buffer to copy into says so, not that the guest
+ * framebuffer cannot be mapped: it can. */
+GST_START_TEST (test_copy_without_buffer_says_so)
+{
+  GstAllocator *allocator = g_object_new (failing_allocator_get_type (),
+      NULL);
+  GstBus *bus = gst_bus_new ();
+  GstHarness *h;
+  GstMessage *msg;
+  GError *error = NULL;
+
+  gst_object_ref_sink (allocator);
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 640,
+      480, 704 * 4);
+  h = gst_harness_new_with_padnames ("vfiogfxsrc", NULL, "src");
+  g_object_set (h->element, "device", UUID, NULL);
+  gst_element_set_bus (h->element, bus);
+  gst_harness_use_systemclock (h);
+  gst_harness_set_sink_caps_str (h, "video/x-raw, format=BGRx, "
+      "framerate=1000/1");
+  gst_harness_set_propose_allocator (h, gst_object_ref (allocator), NULL);
+  gst_harness_play (h);
+
+  msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "no error");
+  gst_message_parse_error (msg, &error, NULL);
+  fail_if (strstr (error->message, "cannot be mapped") != NULL, "%s",
+      error->message);
+  fail_unless (strstr (error->message, "no buffer") != NULL, "%s",
+      error->message);
+  fail_unless_equals_uint64 (stat_of (h->element, "frames"), 0);
+  g_error_free (error);
+  gst_message_unref (msg);
+
+  gst_harness_teardown (h);
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (bus);
+  gst_object_unref (allocator);
+}
+
+GST_END_TEST;
+
 static Suite *
 layouts_suite (void)
 {
@@ -275,6 +347,7 @@ layouts_suite (void)
   tcase_add_loop_test (tc, test_formats_and_strides, 0,
       G_N_ELEMENTS (formats) * G_N_ELEMENTS (layouts) * 2);
   tcase_add_test (tc, test_copy_announced_once);
+  tcase_add_test (tc, test_copy_without_buffer_says_so);
   return s;
 }
 
