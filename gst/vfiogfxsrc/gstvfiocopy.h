@@ -19,7 +19,7 @@ typedef enum
   GST_VFIO_COPY_FAILED_LAYOUT,  /* no default layout for the format */
   GST_VFIO_COPY_FAILED_ACQUIRE, /* the pool gave no buffer */
   GST_VFIO_COPY_FAILED_MAP_SOURCE,      /* the frame cannot be read */
-  GST_VFIO_COPY_FAILED_MAP_COPY,        /* the pool's buffer cannot be written */
+  GST_VFIO_COPY_FAILED_MAP_COPY,        /* the copy cannot be written */
 } GstVfioCopyFailure;
 
 GstFlowReturn gst_vfio_copy_frame (GstBufferPool * pool, GstBuffer * source,
