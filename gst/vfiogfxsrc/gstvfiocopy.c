@@ -104,6 +104,16 @@ gst_vfio_copy_decide_allocation (GstQuery * query,
   pool = gst_video_buffer_pool_new ();
   config = gst_buffer_pool_get_config (pool);
   gst_buffer_pool_config_set_params (config, caps, info.size, 0, 0);
+  /* Memory from downstream's allocator, as GstBaseSrc's default
+   * decide_allocation gives it. */
+  if (gst_query_get_n_allocation_params (query) > 0) {
+    GstAllocator *allocator = NULL;
+    GstAllocationParams params;
+
+    gst_query_parse_nth_allocation_param (query, 0, &allocator, &params);
+    gst_buffer_pool_config_set_allocator (config, allocator, &params);
+    gst_clear_object (&allocator);
+  }
   if (!gst_buffer_pool_set_config (pool, config)) {
     gst_object_unref (pool);
     return FALSE;
@@ -122,13 +132,15 @@ gst_vfio_copy_decide_allocation (GstQuery * query,
  * @plane_info: as for gst_vfio_copy_is_needed()
  * @copy: (out): the frame in the default layout
  * @copied: (out): bytes copied
+ * @failure: (out): which step failed, %GST_VFIO_COPY_FAILED_NONE on success
  *
- * Returns: the pool's flow return, or %GST_FLOW_ERROR (nothing posted)
- * when @source cannot be mapped.
+ * Returns: %GST_FLOW_OK; the pool's flow return when it gave no buffer;
+ * %GST_FLOW_ERROR (nothing posted) when a frame cannot be mapped.
  */
 GstFlowReturn
 gst_vfio_copy_frame (GstBufferPool * pool, GstBuffer * source,
-    const GstVideoInfo * plane_info, GstBuffer ** copy, gsize * copied)
+    const GstVideoInfo * plane_info, GstBuffer ** copy, gsize * copied,
+    GstVfioCopyFailure * failure)
 {
   GstVideoFrame in, out;
   GstVideoInfo info;
@@ -136,16 +148,25 @@ gst_vfio_copy_frame (GstBufferPool * pool, GstBuffer * source,
 
   *copy = NULL;
   *copied = 0;
-  if (!default_layout (plane_info, &info))
+  *failure = GST_VFIO_COPY_FAILED_NONE;
+  if (!default_layout (plane_info, &info)) {
+    *failure = GST_VFIO_COPY_FAILED_LAYOUT;
     return GST_FLOW_ERROR;
+  }
   ret = gst_buffer_pool_acquire_buffer (pool, copy, NULL);
-  if (ret != GST_FLOW_OK)
+  if (ret != GST_FLOW_OK) {
+    GST_DEBUG ("no buffer from the pool: %s", gst_flow_get_name (ret));
+    *failure = GST_VFIO_COPY_FAILED_ACQUIRE;
     return ret;
+  }
 
-  if (!gst_video_frame_map (&in, plane_info, source, GST_MAP_READ))
+  if (!gst_video_frame_map (&in, plane_info, source, GST_MAP_READ)) {
+    *failure = GST_VFIO_COPY_FAILED_MAP_SOURCE;
     goto map_failed;
+  }
   if (!gst_video_frame_map (&out, &info, *copy, GST_MAP_WRITE)) {
     gst_video_frame_unmap (&in);
+    *failure = GST_VFIO_COPY_FAILED_MAP_COPY;
     goto map_failed;
   }
   gst_video_frame_copy (&out, &in);
@@ -163,7 +184,9 @@ gst_vfio_copy_frame (GstBufferPool * pool, GstBuffer * source,
   /* ERRORS */
 map_failed:
   {
-    GST_WARNING ("could not map the frame for copying");
+    GST_WARNING ("could not map the %s for copying",
+        *failure == GST_VFIO_COPY_FAILED_MAP_SOURCE ? "guest framebuffer" :
+        "pool's buffer");
     gst_clear_buffer (copy);
     return GST_FLOW_ERROR;
   }

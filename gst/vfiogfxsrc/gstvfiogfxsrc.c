@@ -196,9 +196,11 @@ gst_vfio_gfx_src_negotiate (GstBaseSrc * bsrc)
   if (gst_vfio_guest_mode_negotiate (&self->guest_mode,
           GST_BASE_SRC_PAD (bsrc)))
     self->have_plane = FALSE;
-  /* create() negotiates once the guest shows a plane. */
+  /* create() negotiates, once the guest shows a plane: there a flush
+   * stops the wait, and a refusal ends the stream with our error alone,
+   * where GstBaseSrc's loop would add its generic one. */
   self->negotiated = FALSE;
-  if (!self->have_plane)
+  if (!self->have_plane || !self->negotiating_in_create)
     return TRUE;
 
   offered = gst_vfio_caps_offer (&self->plane,
@@ -206,11 +208,8 @@ gst_vfio_gfx_src_negotiate (GstBaseSrc * bsrc)
   if (offered)
     caps = gst_vfio_caps_choose (GST_BASE_SRC_PAD (self), offered,
         prefer_system_memory (self, offered));
-  if (!caps) {
-    gst_vfio_src_post_not_negotiated (GST_ELEMENT (self), &self->plane,
-        offered);
-    return FALSE;
-  }
+  if (!caps)
+    goto refused;
 
   GST_INFO_OBJECT (self, "caps %" GST_PTR_FORMAT, caps);
   configure_from_caps (self, caps);
@@ -219,6 +218,18 @@ gst_vfio_gfx_src_negotiate (GstBaseSrc * bsrc)
     gst_vfio_flip_lock_set_poll_interval (self->flip_lock, self->period);
   self->negotiated = gst_base_src_set_caps (bsrc, caps);
   return self->negotiated;
+
+  /* ERRORS */
+refused:
+  {
+    /* A flushing peer answers nothing: a flush, not a refusal. */
+    if (GST_PAD_IS_FLUSHING (GST_BASE_SRC_PAD (self)))
+      return FALSE;
+    gst_vfio_src_post_not_negotiated (GST_ELEMENT (self), &self->plane,
+        offered);
+    self->error_posted = TRUE;
+    return FALSE;
+  }
 }
 
 static gboolean
@@ -227,6 +238,11 @@ gst_vfio_gfx_src_decide_allocation (GstBaseSrc * bsrc, GstQuery * query)
   GstVfioGfxSrc *self = GST_VFIO_GFX_SRC (bsrc);
   GstCaps *caps = NULL;
 
+  /* A flushing peer answers no allocation query: that says nothing of
+   * its GstVideoMeta support. Failing makes GstBaseSrc negotiate again
+   * after the flush. */
+  if (GST_PAD_IS_FLUSHING (GST_BASE_SRC_PAD (self)))
+    return FALSE;
   /* Before the first plane GstBaseSrc asks without caps. */
   gst_query_parse_allocation (query, &caps, NULL);
   self->copy_frames = caps && !self->dmabuf_caps
@@ -242,6 +258,7 @@ pool_failed:
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
         ("Could not set up buffers to copy the guest framebuffer into."),
         ("configuring a video buffer pool failed"));
+    self->error_posted = TRUE;
     return FALSE;
   }
 }
@@ -281,10 +298,8 @@ reset_streaming_state (GstVfioGfxSrc * self)
   self->last_reject_warning = 0;
   self->period = self->frame_duration = DEFAULT_PERIOD;
   self->variable_rate = FALSE;
-  self->dmabuf_mappable = -1;
   self->copy_frames = FALSE;
   self->copy_announced = FALSE;
-  self->segment_pushed = FALSE;
 }
 
 static gboolean
@@ -539,7 +554,6 @@ gst_vfio_gfx_src_init (GstVfioGfxSrc * self)
   self->next_query = self->last_pts = GST_CLOCK_TIME_NONE;
   self->signal_present = -1;
   self->period = self->frame_duration = DEFAULT_PERIOD;
-  self->dmabuf_mappable = -1;
   gst_vfio_ticker_init (&self->ticker);
   gst_vfio_guest_mode_init (&self->guest_mode, GST_ELEMENT (self));
 

@@ -195,18 +195,17 @@ get_memory (GstVfioGfxSrc * self, const GstVfioPlane * plane,
   return memory;
 }
 
-/* Whether the exporter lets the CPU map its dma-bufs: GVT-g never, stock
- * mbochs never, an mbochs exporting read-write does. Learnt once per run
- * from the first dma-buf, which stays cached for the stream. */
+/* Whether the CPU can map the dma-bufs of the plane the caps are for:
+ * GVT-g never, stock mbochs never, an mbochs exporting read-write only
+ * when the plane is whole pages (640x480 is, 800x600 is not). Learnt at
+ * each negotiation from the plane's dma-buf, which stays cached for the
+ * stream: one mmap per mode change. */
 gboolean
 gst_vfio_gfx_src_dmabufs_are_mappable (GstVfioGfxSrc * self)
 {
   g_autoptr (GError) error = NULL;
-  gboolean exported = FALSE;
+  gboolean exported = FALSE, mappable;
   GstMemory *memory;
-
-  if (self->dmabuf_mappable >= 0)
-    return self->dmabuf_mappable;
 
   memory = gst_vfio_dmabuf_cache_lookup (self->cache, &self->plane, &exported,
       &error);
@@ -216,19 +215,33 @@ gst_vfio_gfx_src_dmabufs_are_mappable (GstVfioGfxSrc * self)
     GST_DEBUG_OBJECT (self, "no dma-buf to try: %s", error->message);
     return FALSE;
   }
-  self->dmabuf_mappable = memory_is_cpu_mappable (memory);
-  GST_INFO_OBJECT (self, "the exporter's dma-bufs %s be mapped by the CPU",
-      self->dmabuf_mappable ? "can" : "cannot");
+  mappable = memory_is_cpu_mappable (memory);
+  GST_INFO_OBJECT (self, "the CPU %s map the dma-bufs of this plane",
+      mappable ? "can" : "cannot");
   gst_memory_unref (memory);
-  return self->dmabuf_mappable;
+  return mappable;
 }
 
-/* Negotiation refused while flushing is a flush, not an error. */
+/* GstBaseSrc's negotiation, run from create(). Refused while flushing, it
+ * is a flush, tried again after it. Refused otherwise, the stream ends:
+ * with our error, EOS, as GstBaseSrc ends it after a fatal flow return
+ * but without the generic error it would post after ours. */
 static GstFlowReturn
-not_negotiated (GstVfioGfxSrc * self)
+negotiate_in_create (GstVfioGfxSrc * self)
 {
-  return GST_PAD_IS_FLUSHING (GST_BASE_SRC_PAD (self)) ?
-      GST_FLOW_FLUSHING : GST_FLOW_NOT_NEGOTIATED;
+  gboolean done;
+
+  self->error_posted = FALSE;
+  self->negotiating_in_create = TRUE;
+  done = gst_base_src_negotiate (GST_BASE_SRC (self));
+  self->negotiating_in_create = FALSE;
+  if (done)
+    return GST_FLOW_OK;
+
+  self->negotiated = FALSE;
+  if (GST_PAD_IS_FLUSHING (GST_BASE_SRC_PAD (self)))
+    return GST_FLOW_FLUSHING;
+  return self->error_posted ? GST_FLOW_EOS : GST_FLOW_NOT_NEGOTIATED;
 }
 
 /* A new layout mid-stream: new caps without restarting the pipeline. */
@@ -242,9 +255,7 @@ renegotiate (GstVfioGfxSrc * self, const GstVfioPlane * plane)
   self->plane = *plane;
   gst_clear_mini_object ((GstMiniObject **) & self->region_memory);
   STATS_ADD (self, renegotiations, 1);
-  if (!gst_base_src_negotiate (GST_BASE_SRC (self)))
-    return not_negotiated (self);
-  return GST_FLOW_OK;
+  return negotiate_in_create (self);
 }
 
 static GstBuffer *
@@ -279,11 +290,41 @@ announce_copy (GstVfioGfxSrc * self)
           self->plane.width), (NULL));
 }
 
+/* Each step of a copy that can fail, with what it means. */
+static void
+post_copy_failure (GstVfioGfxSrc * self, GstVfioCopyFailure failure,
+    GstFlowReturn ret)
+{
+  switch (failure) {
+    case GST_VFIO_COPY_FAILED_MAP_SOURCE:
+      gst_vfio_src_post_unmappable (GST_ELEMENT (self));
+      break;
+    case GST_VFIO_COPY_FAILED_ACQUIRE:
+      GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
+          ("Could not copy the guest framebuffer: no buffer to copy it "
+              "into."), ("the pool gave none: %s", gst_flow_get_name (ret)));
+      break;
+    case GST_VFIO_COPY_FAILED_MAP_COPY:
+      GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+          ("Could not copy the guest framebuffer: the buffer to copy it "
+              "into cannot be written."), ("mapping the pool's buffer "
+              "failed"));
+      break;
+    default:
+      GST_ELEMENT_ERROR (self, CORE, FAILED,
+          ("Could not copy the guest framebuffer: %s has no default layout.",
+              gst_video_format_to_string (GST_VIDEO_INFO_FORMAT
+                  (&self->vinfo))), (NULL));
+      break;
+  }
+}
+
 /* Into GStreamer's default layout, for a peer without GstVideoMeta. */
 static GstFlowReturn
 copy_to_default_layout (GstVfioGfxSrc * self, GstBuffer ** buffer)
 {
   GstBufferPool *pool = gst_base_src_get_buffer_pool (GST_BASE_SRC (self));
+  GstVfioCopyFailure failure;
   GstBuffer *copy = NULL;
   GstFlowReturn ret;
   gsize copied;
@@ -291,10 +332,12 @@ copy_to_default_layout (GstVfioGfxSrc * self, GstBuffer ** buffer)
   if (!pool)
     goto no_pool;
   announce_copy (self);
-  ret = gst_vfio_copy_frame (pool, *buffer, &self->vinfo, &copy, &copied);
+  ret = gst_vfio_copy_frame (pool, *buffer, &self->vinfo, &copy, &copied,
+      &failure);
   gst_object_unref (pool);
-  if (ret == GST_FLOW_ERROR)
-    gst_vfio_src_post_unmappable (GST_ELEMENT (self));
+  /* A pool deactivated by a flush gives FLUSHING: not an error. */
+  if (ret != GST_FLOW_OK && ret != GST_FLOW_FLUSHING)
+    post_copy_failure (self, failure, ret);
   if (ret != GST_FLOW_OK)
     return ret;
 
@@ -360,26 +403,33 @@ follow_flips (GstVfioGfxSrc * self, GstClockTime now, GstBuffer * buffer)
   GST_BUFFER_PTS (buffer) = self->last_pts = flip_time;
 }
 
-/* The segment goes before the first event that needs one. */
+/* The segment goes before the first event that needs one: at the start,
+ * and again after a flush, whose FLUSH_STOP takes the pad's segment away.
+ * The pad knows, so no flag of ours can miss a flush. */
 static void
-push_segment_once (GstVfioGfxSrc * self)
+push_segment_if_missing (GstVfioGfxSrc * self)
 {
   GstBaseSrc *bsrc = GST_BASE_SRC (self);
+  GstEvent *current;
   GstSegment segment;
 
-  if (self->segment_pushed)
+  current = gst_pad_get_sticky_event (GST_BASE_SRC_PAD (self),
+      GST_EVENT_SEGMENT, 0);
+  if (current) {
+    gst_event_unref (current);
     return;
+  }
   GST_OBJECT_LOCK (self);
   gst_segment_copy_into (&bsrc->segment, &segment);
   GST_OBJECT_UNLOCK (self);
-  self->segment_pushed = gst_base_src_push_segment (bsrc, &segment);
+  gst_base_src_push_segment (bsrc, &segment);
 }
 
 /* Keeps the stream going while the display is off. */
 static void
 push_gap (GstVfioGfxSrc * self, GstClockTime running_time)
 {
-  push_segment_once (self);
+  push_segment_if_missing (self);
   gst_pad_push_event (GST_BASE_SRC_PAD (self),
       gst_event_new_gap (running_time, self->period));
 }
@@ -446,17 +496,16 @@ capture_tick (GstVfioGfxSrc * self, GstClockTime running_time,
 }
 
 /* Caps wait for the guest's first plane; in create() a flush or a state
- * change interrupts the wait as it does any other. */
+ * change interrupts the wait as it does any other. Later (downstream asked
+ * for other caps, a flush interrupted a negotiation) the plane is known. */
 static GstFlowReturn
-negotiate_first_plane (GstVfioGfxSrc * self)
+negotiate_plane (GstVfioGfxSrc * self)
 {
-  GstFlowReturn ret = wait_for_first_plane (self);
+  GstFlowReturn ret;
 
-  if (ret != GST_FLOW_OK)
+  if (!self->have_plane && (ret = wait_for_first_plane (self)) != GST_FLOW_OK)
     return ret;
-  if (!gst_base_src_negotiate (GST_BASE_SRC (self)))
-    return not_negotiated (self);
-  return GST_FLOW_OK;
+  return negotiate_in_create (self);
 }
 
 GstFlowReturn
@@ -471,7 +520,7 @@ gst_vfio_gfx_src_create (GstPushSrc * psrc, GstBuffer ** buffer)
     /* A flag, not gst_pad_has_current_caps (): this runs every frame.
      * Negotiating again when guest-mode=auto wrote a mode meanwhile. */
     if (!self->negotiated) {
-      ret = negotiate_first_plane (self);
+      ret = negotiate_plane (self);
       continue;
     }
     ret = wait_for_tick (self, &running_time);
@@ -482,7 +531,5 @@ gst_vfio_gfx_src_create (GstPushSrc * psrc, GstBuffer ** buffer)
     if (ret == GST_FLOW_OK && self->flip_lock)
       follow_flips (self, running_time, *buffer);
   }
-  if (*buffer)
-    self->segment_pushed = TRUE;
   return ret;
 }

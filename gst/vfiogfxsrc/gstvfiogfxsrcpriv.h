@@ -54,15 +54,15 @@ struct _GstVfioGfxSrc
   GstVfioPlane plane;           /* the layout the caps describe */
   gboolean have_plane;
   gboolean negotiated;          /* caps set for the plane */
+  gboolean negotiating_in_create;
+  gboolean error_posted;        /* by the negotiation that failed */
   GstVideoInfo vinfo;           /* with the plane's stride */
   gboolean dmabuf_caps;
   gboolean variable_rate;
   GstClockTime period;          /* between ticks */
   GstClockTime frame_duration;  /* NONE for variable-rate caps */
-  gint dmabuf_mappable;         /* -1 not tried yet */
   gboolean copy_frames;
   gboolean copy_announced;
-  gboolean segment_pushed;
   guint32 last_id;
   gboolean pushed_any;
   GstVfioGfxSrcCaptureMode streaming_mode;      /* capture_mode at start */

@@ -30,8 +30,10 @@ README_ROWS = [
 
 
 def machine(notes):
-    """(cpu, cpus, kernel, date, gstreamer, load) from the '#' lines."""
-    info = dict(cpu="-", cpus="-", kernel="-", date="-", gst="-", load="-")
+    """(cpu, cpus, kernel, date, gstreamer, load, system) from the '#'
+    lines."""
+    info = dict(cpu="-", cpus="-", kernel="-", date="-", gst="-", load="-",
+                system="-")
     for n in notes:
         m = re.match(r"machine: (.*), (\d+) CPUs, ([^;]+); ([^;]+); "
                      r"GStreamer (\S+)$", n)
@@ -41,7 +43,18 @@ def machine(notes):
         m = re.match(r"machine: load average before the run: (.*)$", n)
         if m:
             info["load"] = m.group(1)
+        m = re.match(r"machine: system: (.*)$", n)
+        if m:
+            info["system"] = m.group(1)
     return info
+
+
+def gst_and_system(m):
+    """'GStreamer 1.26.2 (Debian GNU/Linux 13 (trixie))', the system being
+    where tools/bench ran: the tools/dev root or a host."""
+    if m["system"] == "-":
+        return "GStreamer %s" % m["gst"]
+    return "GStreamer %s (%s)" % (m["gst"], m["system"])
 
 
 def row(cells):
@@ -64,8 +77,8 @@ def steady_table(f):
             f.fmt(cg + ".instr_device")]))
     out.append(row([
         "the emulator's in-process `QUERY_GFX_PLANE` (a function call, no "
-        "kernel)", f.fmt("element.bare_calls_per_s"), "1.000", "—", "—", "—",
-        f.fmt("cg.bare.instr_total"), f.fmt("cg.bare.instr_device")]))
+        "kernel)", f.fmt("element.bare_calls_per_s"), "1.000", "—", "—",
+        "—", f.fmt("cg.bare.instr_total"), f.fmt("cg.bare.instr_device")]))
     return "\n".join(out)
 
 
@@ -164,9 +177,42 @@ def rtsp_bullet(f):
         "flips every frame between two nearly equal buffers: the server's "
         "CPU per stream, in %% of one core: %s VMs (frames encoded per "
         "second and stream: %s; on 2 cores x264 falls behind beyond a few "
-        "streams and the capture drops what it cannot encode); from a frame leaving the source to its "
-        "first RTP packet, p50 / p99: %s VMs (`tools/bench --only rtsp`)."
+        "streams and the capture drops what it cannot encode); from a frame "
+        "leaving the source to its first RTP packet, p50 / p99: %s VMs "
+        "(`tools/bench --only rtsp`)."
         % (cpu, fps, lat))
+
+
+def note(notes, prefix):
+    """The rest of the first '#' line of the results starting with
+    @prefix, or None."""
+    return next((n[len(prefix):] for n in notes if n.startswith(prefix)),
+                None)
+
+
+def exporter_text(name):
+    if name is None:
+        return "an exporter the results do not name"
+    if name == "mbochs_rw":
+        return ("`mbochs_rw` (the kernel's `mbochs` sample built to export "
+                "read-write)")
+    return "`%s`" % name
+
+
+def syscalls_text(f):
+    """The ioctls per frame and the other syscalls. Both come from the
+    difference of two runs' totals, in which the other threads' calls
+    vary: the total can come out a little below the ioctls alone."""
+    ioctl = f.get("vm.strace.ioctl")
+    total = f.get("vm.strace.syscalls")
+    if ioctl is None or total is None:
+        return "%s ioctl and %s syscalls in all per frame" % (
+            num(ioctl, "{:.3f}"), num(total, "{:.2f}"))
+    if total - ioctl < 0.05:
+        return ("%.3f ioctl and, within the runs' noise, no other syscall "
+                "per frame (all syscalls: %.2f per frame)" % (ioctl, total))
+    return "%.3f ioctl and %.2f other syscalls per frame" % (
+        ioctl, total - ioctl)
 
 
 def vm_bullet(f, notes):
@@ -174,18 +220,16 @@ def vm_bullet(f, notes):
         why = [n for n in notes if n.startswith("vm:")]
         return ("- Real kernel (VM): not measured in this run (%s)."
                 % (why[0][4:] if why else "not run"))
-    kernel = [n[len("vm: kernel "):] for n in notes
-              if n.startswith("vm: kernel ")]
+    kernel = note(notes, "vm: kernel ")
     return (
-        "- Real kernel, Debian's %s with the kernel's `mbochs` in a QEMU TCG "
-        "VM (report only; TCG emulates every instruction): %s ioctl and %s "
-        "syscalls per frame in steady state (`strace -c`), %s "
+        "- Real kernel, Debian's %s with %s in a QEMU TCG VM (report only; "
+        "TCG emulates every instruction): %s in steady state (`strace -c`, "
+        "the difference of a 200- and a 1,200-frame run), %s "
         "`QUERY_GFX_PLANE` and %s exports per frame; the capture process "
         "spends %s µs of CPU per frame, a bare `QUERY_GFX_PLANE` costs %s "
         "µs there." % (
-            "Linux " + kernel[0] if kernel else "kernel",
-            f.fmt("vm.strace.ioctl", "{:.3f}"),
-            f.fmt("vm.strace.syscalls", "{:.2f}"),
+            "Linux " + kernel if kernel else "kernel",
+            exporter_text(note(notes, "vm: exporter ")), syscalls_text(f),
             f.fmt("vm.element.queries", "{:.3f}"),
             f.fmt("vm.element.exports", "{:.4f}"),
             f.fmt("vm.element.cpu_ns_per_frame", "{:,.1f}", 1e-3),
@@ -196,12 +240,13 @@ def readme_block(path):
     f, notes = benchtable.load(path)
     m = machine(notes)
     return "\n".join([
-        "Measured by `tools/bench` on %s: %s, %s CPUs, Linux %s, GStreamer "
-        "%s (the Debian 13 root); load average before the run %s. Against "
-        "the emulated mdev, CPU-bound (`SOURCE ! capsfilter ! fakesink "
-        "sync=false` on a clock whose waits return at once); instructions "
-        "from callgrind, the device's part being the emulator's."
-        % (m["date"], m["cpu"], m["cpus"], m["kernel"], m["gst"], m["load"]),
+        "Measured by `tools/bench` on %s: %s, %s CPUs, Linux %s, %s; load "
+        "average before the run %s. Against the emulated mdev, CPU-bound "
+        "(`SOURCE ! capsfilter ! fakesink sync=false` on a clock whose "
+        "waits return at once); instructions from callgrind, the device's "
+        "part being the emulator's."
+        % (m["date"], m["cpu"], m["cpus"], m["kernel"], gst_and_system(m),
+           m["load"]),
         "", steady_table(f), "", bullets(f, notes)])
 
 
@@ -230,8 +275,8 @@ def doc_block(path):
              "| --- | --- |" + " ---: |" * (len(benchtable.FLIP_HEADER) - 2)]
     flips += [row(r) for r in benchtable.flip_rows(f)]
     return "\n".join([
-        "From the run of %s (%s, %s CPUs, GStreamer %s):" % (
-            m["date"], m["cpu"], m["cpus"], m["gst"]),
+        "From the run of %s (%s, %s CPUs, %s):" % (
+            m["date"], m["cpu"], m["cpus"], gst_and_system(m)),
         "", "\n".join(rows), "",
         "- The element above the paced floor, its query through the "
         "emulated device included: %s instructions per frame (%s of the "

@@ -137,7 +137,7 @@ def latency(f):
 FLIP_GUESTS = [("60 Hz, +-0.5 ms, 100 ppm", "flip.60hz"),
                ("144 Hz, +-0.5 ms, 100 ppm", "flip.144hz"),
                ("variable, 8-40 ms", "flip.variable"),
-               ("VM: mbochs, guest at 60 Hz (TCG)", "vm.flip")]
+               ("VM: mbochs_rw, guest at 60 Hz (TCG)", "vm.flip")]
 FLIP_SCHEDULES = ["every-tick", "on-change", "flip-locked"]
 
 
@@ -371,7 +371,7 @@ def main(path):
     print(stability(f))
     print("\nScale, sources in one process (emulated, instant clock):\n")
     print(scale(f))
-    print("\nIn the VM (Debian kernel, mbochs, QEMU TCG):\n")
+    print("\nIn the VM (Debian kernel, mbochs_rw, QEMU TCG):\n")
     print(vm(f, notes))
     print("\nTargets:\n")
     print(targets(f))

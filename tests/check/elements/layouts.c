@@ -52,7 +52,8 @@ typedef struct
 } Layout;
 
 /* 64 px: default stride everywhere; 64 + 24 px: padded; 63 px RGB16:
- * 126-byte lines where GStreamer's default rounds to 128. */
+ * 126-byte lines where GStreamer's default rounds to 128; 63 px 4:2:2:
+ * too short a line for the last pixel pair (refused), and padded. */
 static const Layout layouts[] = {
   {64, 0},
   {64, 24},
@@ -204,16 +205,73 @@ run_case (const Format * f, const Layout * l, gboolean meta)
   gst_harness_teardown (h);
 }
 
+/* 4:2:2 pixels come in pairs (Y0 U Y1 V): a line of an odd width ends
+ * with a whole pair, so 63 pixels take 128 bytes. */
+static gboolean
+is_packed_422 (const Format * f)
+{
+  return f->bpp == 2 && f->fourcc != DRM_FORMAT_RGB565;
+}
+
+/* A plane whose lines cannot hold that last pair is refused, with the
+ * reason, and nothing is pushed; the stream is not failed. */
+static void
+run_refused_case (const Format * f, const Layout * l)
+{
+  guint stride = (l->width + l->pad) * f->bpp;
+  g_autofree gchar *sink_caps = g_strdup_printf ("video/x-raw, format=%s, "
+      "framerate=1000/1", f->format);
+  g_autofree gchar *reason = g_strdup_printf ("stride %u is less than %u "
+      "for %u pixels", stride, GST_ROUND_UP_2 (l->width) * f->bpp, l->width);
+  GstBus *bus = gst_bus_new ();
+  GstHarness *h;
+  GstMessage *msg;
+  GError *error = NULL;
+  gchar *debug = NULL;
+
+  vfio_emu_reset ();
+  dev = vfio_emu_add_mdev (UUID, GROUP, VFIO_EMU_DMABUF);
+  vfio_emu_set_mode (dev, f->fourcc, DRM_FORMAT_MOD_LINEAR, l->width, HEIGHT,
+      stride);
+  h = gst_harness_new_with_padnames ("vfiogfxsrc", NULL, "src");
+  g_object_set (h->element, "device", UUID, NULL);
+  gst_element_set_bus (h->element, bus);
+  gst_harness_use_systemclock (h);
+  gst_harness_set_sink_caps_str (h, sink_caps);
+  gst_harness_play (h);
+
+  msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
+      GST_MESSAGE_WARNING | GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "%s: no warning", f->format);
+  fail_unless_equals_int (GST_MESSAGE_TYPE (msg), GST_MESSAGE_WARNING);
+  gst_message_parse_warning (msg, &error, &debug);
+  fail_unless (strstr (error->message, "cannot be captured") != NULL, "%s",
+      error->message);
+  fail_unless (strstr (debug, reason) != NULL, "%s: '%s', not '%s'",
+      f->format, debug, reason);
+  fail_unless (stat_of (h->element, "rejected-planes") > 0);
+  fail_unless_equals_uint64 (stat_of (h->element, "frames"), 0);
+  fail_unless_equals_int (gst_harness_buffers_received (h), 0);
+  g_error_free (error);
+  g_free (debug);
+  gst_message_unref (msg);
+
+  gst_harness_teardown (h);
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (bus);
+}
+
 GST_START_TEST (test_formats_and_strides)
 {
   const Format *f = &formats[__i__ / (2 * G_N_ELEMENTS (layouts))];
   const Layout *l = &layouts[(__i__ / 2) % G_N_ELEMENTS (layouts)];
   gboolean meta = __i__ % 2;
 
-  /* 4:2:2 formats come in pixel pairs. */
-  if (l->width % 2 && f->bpp == 2 && f->fourcc != DRM_FORMAT_RGB565)
-    return;
-  run_case (f, l, meta);
+  if (is_packed_422 (f)
+      && (l->width + l->pad) < GST_ROUND_UP_2 (l->width))
+    run_refused_case (f, l);
+  else
+    run_case (f, l, meta);
 }
 
 GST_END_TEST;
@@ -263,6 +321,78 @@ GST_START_TEST (test_copy_announced_once)
 
 GST_END_TEST;
 
+/* An allocator that never has memory. */
+typedef GstAllocator FailingAllocator;
+typedef GstAllocatorClass FailingAllocatorClass;
+static GType failing_allocator_get_type (void);
+G_DEFINE_TYPE (FailingAllocator, failing_allocator, GST_TYPE_ALLOCATOR);
+
+static GstMemory *
+failing_alloc (GstAllocator * allocator, gsize size,
+    GstAllocationParams * params)
+{
+  return NULL;
+}
+
+static void
+failing_free (GstAllocator * allocator, GstMemory * memory)
+{
+}
+
+static void
+failing_allocator_class_init (FailingAllocatorClass * klass)
+{
+  klass->alloc = failing_alloc;
+  klass->free = failing_free;
+}
+
+static void
+failing_allocator_init (FailingAllocator * allocator)
+{
+}
+
+/* A copy that gets no buffer to copy into says so, not that the guest
+ * framebuffer cannot be mapped: it can. */
+GST_START_TEST (test_copy_without_buffer_says_so)
+{
+  GstAllocator *allocator = g_object_new (failing_allocator_get_type (),
+      NULL);
+  GstBus *bus = gst_bus_new ();
+  GstHarness *h;
+  GstMessage *msg;
+  GError *error = NULL;
+
+  gst_object_ref_sink (allocator);
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 640,
+      480, 704 * 4);
+  h = gst_harness_new_with_padnames ("vfiogfxsrc", NULL, "src");
+  g_object_set (h->element, "device", UUID, NULL);
+  gst_element_set_bus (h->element, bus);
+  gst_harness_use_systemclock (h);
+  gst_harness_set_sink_caps_str (h, "video/x-raw, format=BGRx, "
+      "framerate=1000/1");
+  gst_harness_set_propose_allocator (h, gst_object_ref (allocator), NULL);
+  gst_harness_play (h);
+
+  msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "no error");
+  gst_message_parse_error (msg, &error, NULL);
+  fail_if (strstr (error->message, "cannot be mapped") != NULL, "%s",
+      error->message);
+  fail_unless (strstr (error->message, "no buffer") != NULL, "%s",
+      error->message);
+  fail_unless_equals_uint64 (stat_of (h->element, "frames"), 0);
+  g_error_free (error);
+  gst_message_unref (msg);
+
+  gst_harness_teardown (h);
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (bus);
+  gst_object_unref (allocator);
+}
+
+GST_END_TEST;
+
 static Suite *
 layouts_suite (void)
 {
@@ -275,6 +405,7 @@ layouts_suite (void)
   tcase_add_loop_test (tc, test_formats_and_strides, 0,
       G_N_ELEMENTS (formats) * G_N_ELEMENTS (layouts) * 2);
   tcase_add_test (tc, test_copy_announced_once);
+  tcase_add_test (tc, test_copy_without_buffer_says_so);
   return s;
 }
 

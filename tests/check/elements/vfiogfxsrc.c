@@ -1032,6 +1032,356 @@ GST_START_TEST (test_rate_change_posts_latency)
 
 GST_END_TEST;
 
+/* ---- flushes in the middle of a negotiation ---- */
+
+/* A flushing seek or a pause that lands while create() negotiates: a probe
+ * on the source pad holds the streaming thread at a query of @type until
+ * the application's FLUSH_START has made the pad flushing (GstBaseSrc marks
+ * it before it waits for create() to return), then fails the query as a
+ * flushing peer would: no caps for a caps query, no answer for an
+ * allocation query. One-shot. */
+typedef struct
+{
+  GstQueryType type;
+  GMutex lock;
+  GCond cond;
+  gboolean armed;
+  gboolean reached;
+} FlushAtQuery;
+
+static GstPadProbeReturn
+flush_at_query (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  FlushAtQuery *f = user_data;
+  GstQuery *query = GST_PAD_PROBE_INFO_QUERY (info);
+  GstCaps *filter = NULL;
+
+  if (GST_QUERY_TYPE (query) != f->type)
+    return GST_PAD_PROBE_OK;
+  /* The query that chooses the caps, not a look at what the peer takes. */
+  if (f->type == GST_QUERY_CAPS) {
+    gst_query_parse_caps (query, &filter);
+    if (!filter)
+      return GST_PAD_PROBE_OK;
+  }
+  g_mutex_lock (&f->lock);
+  if (!f->armed) {
+    g_mutex_unlock (&f->lock);
+    return GST_PAD_PROBE_OK;
+  }
+  f->armed = FALSE;
+  f->reached = TRUE;
+  g_cond_broadcast (&f->cond);
+  g_mutex_unlock (&f->lock);
+
+  for (gint i = 0; i < 10000 && !GST_PAD_IS_FLUSHING (pad); i++)
+    g_usleep (1000);
+  if (f->type == GST_QUERY_CAPS) {
+    GstCaps *none = gst_caps_new_empty ();
+
+    gst_query_set_caps_result (query, none);
+    gst_caps_unref (none);
+    return GST_PAD_PROBE_HANDLED;
+  }
+  return GST_PAD_PROBE_DROP;
+}
+
+static void
+flush_at_query_arm (GstHarness * h, FlushAtQuery * f, GstQueryType type)
+{
+  GstPad *srcpad = gst_element_get_static_pad (h->element, "src");
+
+  g_mutex_init (&f->lock);
+  g_cond_init (&f->cond);
+  f->type = type;
+  f->reached = FALSE;
+  f->armed = TRUE;
+  gst_pad_add_probe (srcpad, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM,
+      flush_at_query, f, NULL);
+  gst_object_unref (srcpad);
+}
+
+/* Once the streaming thread is at the query: FLUSH_START, as a flushing
+ * seek sends it; it returns once create() has returned. */
+static void
+flush_at_query_start_flush (GstHarness * h, FlushAtQuery * f)
+{
+  gint64 end = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+
+  g_mutex_lock (&f->lock);
+  while (!f->reached)
+    if (!g_cond_wait_until (&f->cond, &f->lock, end))
+      break;
+  g_mutex_unlock (&f->lock);
+  fail_unless (f->reached, "the negotiation never made the query");
+  fail_unless (gst_element_send_event (h->element,
+          gst_event_new_flush_start ()));
+}
+
+/* The guest changes mode while a flush starts: the renegotiation that the
+ * flush refuses is a flush, not an error, and streaming goes on in the new
+ * mode after it. */
+GST_START_TEST (test_renegotiation_refused_while_flushing)
+{
+  GstHarness *h = harness_new (FAST_DMABUF, NULL);
+  GstBus *bus = attach_bus (h->element);
+  FlushAtQuery f;
+
+  gst_harness_play (h);
+  gst_buffer_unref (gst_harness_pull (h));
+  flush_at_query_arm (h, &f, GST_QUERY_CAPS);
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 1024,
+      768, 0);
+  flush_at_query_start_flush (h, &f);
+  assert_no_error_for (bus, 100);
+
+  /* FLUSHING, not NOT_NEGOTIATED: nothing ended the stream. */
+  fail_unless (gst_element_send_event (h->element,
+          gst_event_new_flush_stop (TRUE)));
+  gst_buffer_unref (pull_until_width (h, 1024));
+  assert_no_error_for (bus, 0);
+  gst_harness_teardown (h);
+  release_bus (bus);
+}
+
+GST_END_TEST;
+
+/* Errors on @bus within @ms milliseconds, each logged. */
+static guint
+count_errors (GstBus * bus, guint ms)
+{
+  GstMessage *msg;
+  guint n = 0;
+
+  while ((msg = gst_bus_timed_pop_filtered (bus, ms * GST_MSECOND,
+              GST_MESSAGE_ERROR))) {
+    GError *error = NULL;
+
+    gst_message_parse_error (msg, &error, NULL);
+    GST_INFO ("error %u: %s", n, error->message);
+    g_error_free (error);
+    gst_message_unref (msg);
+    n++;
+  }
+  return n;
+}
+
+/* A mode downstream refuses, in normal streaming: one error, ours, which
+ * says what to do; no generic one from GstBaseSrc after it. */
+GST_START_TEST (test_refused_mode_posts_one_error)
+{
+  GstHarness *h = harness_new ("video/x-raw(memory:DMABuf), width=640, "
+      "height=480, framerate=1000/1", NULL);
+  GstBus *bus = attach_bus (h->element);
+  g_autofree gchar *text = NULL;
+
+  gst_harness_play (h);
+  gst_buffer_unref (gst_harness_pull (h));
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 1024,
+      768, 0);
+  text = wait_error (bus, NULL, NULL);
+  fail_unless (text != NULL, "no error");
+  fail_unless (strstr (text, "Downstream accepts none") != NULL, "%s", text);
+  fail_unless_equals_int (count_errors (bus, 300), 0);
+  gst_harness_teardown (h);
+  release_bus (bus);
+}
+
+GST_END_TEST;
+
+/* The same when downstream changes its mind (a RECONFIGURE). */
+GST_START_TEST (test_refused_caps_change_posts_one_error)
+{
+  GstHarness *h = harness_new (FAST_DMABUF, NULL);
+  GstBus *bus = attach_bus (h->element);
+  g_autofree gchar *text = NULL;
+
+  gst_harness_play (h);
+  gst_buffer_unref (gst_harness_pull (h));
+  gst_harness_set_sink_caps_str (h,
+      "video/x-raw(memory:DMABuf), width=800, framerate=1000/1");
+  text = wait_error (bus, NULL, NULL);
+  fail_unless (text != NULL, "no error");
+  fail_unless (strstr (text, "Downstream accepts none") != NULL, "%s", text);
+  fail_unless_equals_int (count_errors (bus, 300), 0);
+  gst_harness_teardown (h);
+  release_bus (bus);
+}
+
+GST_END_TEST;
+
+/* A padded mode whose allocation query a flush refuses: that says nothing
+ * of downstream's GstVideoMeta support, so after the flush frames are not
+ * copied for a peer that reads the meta. */
+GST_START_TEST (test_allocation_refused_while_flushing_no_copy)
+{
+  GstHarness *h = harness_new (FAST_BGRX, NULL);
+  GstBus *bus = attach_bus (h->element);
+  GstVideoMeta *meta;
+  GstBuffer *buf = NULL;
+  FlushAtQuery f;
+
+  gst_harness_add_propose_allocation_meta (h, GST_VIDEO_META_API_TYPE, NULL);
+  gst_harness_play (h);
+  gst_buffer_unref (gst_harness_pull (h));
+  flush_at_query_arm (h, &f, GST_QUERY_ALLOCATION);
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 640,
+      480, 704 * 4);
+  flush_at_query_start_flush (h, &f);
+  fail_unless (gst_element_send_event (h->element,
+          gst_event_new_flush_stop (TRUE)));
+
+  for (gint i = 0; i < 1000; i++) {
+    buf = gst_harness_pull (h);
+    fail_unless (buf != NULL);
+    meta = gst_buffer_get_video_meta (buf);
+    if (meta && meta->stride[0] == 704 * 4)
+      break;
+    gst_clear_buffer (&buf);
+    fail_unless_equals_uint64 (stat_of (h->element, "bytes-copied"), 0);
+  }
+  fail_unless (buf != NULL, "no frame in the padded layout");
+  gst_buffer_unref (buf);
+  for (gint i = 0; i < 5; i++)
+    gst_buffer_unref (gst_harness_pull (h));
+  fail_unless_equals_uint64 (stat_of (h->element, "bytes-copied"), 0);
+  assert_no_error_for (bus, 0);
+  gst_harness_teardown (h);
+  release_bus (bus);
+}
+
+GST_END_TEST;
+
+/* Event types that leave the source pad, in order. */
+typedef struct
+{
+  GMutex lock;
+  GArray *types;
+} EventLog;
+
+static GstPadProbeReturn
+log_event (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  EventLog *log = user_data;
+  GstEventType type = GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info));
+
+  g_mutex_lock (&log->lock);
+  g_array_append_val (log->types, type);
+  g_mutex_unlock (&log->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+/* The first SEGMENT or GAP after the last FLUSH_STOP of @log: 0 if none
+ * yet. */
+static GstEventType
+first_after_flush (EventLog * log)
+{
+  GstEventType found = 0;
+  guint start = 0;
+
+  g_mutex_lock (&log->lock);
+  for (guint i = 0; i < log->types->len; i++)
+    if (g_array_index (log->types, GstEventType, i) == GST_EVENT_FLUSH_STOP)
+      start = i + 1;
+  for (guint i = start; i < log->types->len && !found; i++) {
+    GstEventType t = g_array_index (log->types, GstEventType, i);
+    if (t == GST_EVENT_SEGMENT || t == GST_EVENT_GAP)
+      found = t;
+  }
+  g_mutex_unlock (&log->lock);
+  return found;
+}
+
+/* A flushing seek while the display is off: after FLUSH_STOP the pad has
+ * no segment, and the GAPs that keep the stream alive need one first. */
+GST_START_TEST (test_segment_before_gap_after_flush)
+{
+  GstHarness *h = harness_new (FAST_DMABUF, NULL);
+  GstPad *srcpad = gst_element_get_static_pad (h->element, "src");
+  EventLog log = { 0 };
+  GstEventType first = 0;
+  gboolean gap = FALSE;
+
+  g_mutex_init (&log.lock);
+  log.types = g_array_new (FALSE, FALSE, sizeof (GstEventType));
+  gst_harness_play (h);
+  gst_buffer_unref (gst_harness_pull (h));
+  vfio_emu_set_blank (dev, TRUE);
+  for (gint i = 0; i < 1000 && !gap; i++) {
+    GstEvent *event = gst_harness_pull_event (h);
+    fail_unless (event != NULL);
+    gap = GST_EVENT_TYPE (event) == GST_EVENT_GAP;
+    gst_event_unref (event);
+  }
+  fail_unless (gap, "no GAP while the display is off");
+
+  gst_pad_add_probe (srcpad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM |
+      GST_PAD_PROBE_TYPE_EVENT_FLUSH, log_event, &log, NULL);
+  fail_unless (gst_element_send_event (h->element,
+          gst_event_new_flush_start ()));
+  fail_unless (gst_element_send_event (h->element,
+          gst_event_new_flush_stop (TRUE)));
+  for (gint i = 0; i < 5000 && !first; i++) {
+    g_usleep (1000);
+    first = first_after_flush (&log);
+  }
+  fail_unless (first != 0, "nothing after the flush");
+  fail_unless (first == GST_EVENT_SEGMENT, "a %s before the SEGMENT after "
+      "the flush", gst_event_type_get_name (first));
+
+  gst_harness_teardown (h);
+  gst_object_unref (srcpad);
+  g_array_unref (log.types);
+  g_mutex_clear (&log.lock);
+}
+
+GST_END_TEST;
+
+/* Whether the CPU can map an exporter's dma-bufs can depend on the mode:
+ * mbochs (read-write export) maps 640x480 (300 pages) but not 800x600
+ * (1,920,000 bytes, not whole pages). A peer that accepts anything gets
+ * system memory, then DMA_DRM, not an error. */
+GST_START_TEST (test_any_peer_unmappable_mode_gets_dmabuf)
+{
+  GstHarness *h;
+  GstBus *bus;
+  GstBuffer *buf;
+  gint64 end;
+  g_autofree gchar *caps = NULL;
+
+  vfio_emu_reset ();
+  dev = vfio_emu_add_mdev (UUID, GROUP, VFIO_EMU_DMABUF | VFIO_EMU_EDID);
+  vfio_emu_set_personality (dev, VFIO_EMU_PERSONALITY_MBOCHS);
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 640,
+      480, 0);
+  h = harness_any_peer ();
+  bus = attach_bus (h->element);
+  gst_harness_play (h);
+  gst_buffer_unref (gst_harness_pull (h));
+  caps = current_caps_string (h);
+  fail_unless (strstr (caps, "format=(string)BGRx") != NULL, "%s", caps);
+
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 800,
+      600, 0);
+  end = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+  for (;;) {
+    buf = gst_harness_try_pull (h);
+    if (buf && gst_buffer_get_video_meta (buf)->width == 800)
+      break;
+    gst_clear_buffer (&buf);
+    assert_no_error_for (bus, 1);
+    fail_unless (g_get_monotonic_time () < end, "no 800x600 frame");
+  }
+  fail_unless_equals_string (current_drm_format (h), "XR24");
+  fail_unless (gst_is_dmabuf_memory (gst_buffer_peek_memory (buf, 0)));
+  gst_buffer_unref (buf);
+  assert_no_error_for (bus, 0);
+  gst_harness_teardown (h);
+  release_bus (bus);
+}
+
+GST_END_TEST;
+
 static Suite *
 vfiogfxsrc_suite (void)
 {
@@ -1073,6 +1423,12 @@ vfiogfxsrc_suite (void)
   tcase_add_test (tc, test_no_pool_when_zero_copy);
   tcase_add_test (tc, test_on_change_is_variable_rate);
   tcase_add_test (tc, test_rate_change_posts_latency);
+  tcase_add_test (tc, test_renegotiation_refused_while_flushing);
+  tcase_add_test (tc, test_refused_mode_posts_one_error);
+  tcase_add_test (tc, test_refused_caps_change_posts_one_error);
+  tcase_add_test (tc, test_allocation_refused_while_flushing_no_copy);
+  tcase_add_test (tc, test_segment_before_gap_after_flush);
+  tcase_add_test (tc, test_any_peer_unmappable_mode_gets_dmabuf);
   return s;
 }
 
