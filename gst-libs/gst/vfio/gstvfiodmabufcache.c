@@ -24,6 +24,11 @@
  *
  * An export the device refuses for good (mbochs: a framebuffer that does
  * not start on a page) is remembered and refused again without an ioctl.
+ * Refused ids are entries too and count against the same bound, so a guest
+ * cannot grow the table by showing one refused framebuffer after another.
+ * Where re-exports are safe they are dropped like idle memories (GVT-g
+ * hands a freed id out again, for another framebuffer); on an export-once
+ * device they stay, as the exports do.
  *
  * The GstDmaBufAllocator owns each fd: it closes it when the last buffer
  * holding the memory is gone. Thread-safe: the table has its own lock.
@@ -151,9 +156,9 @@ gst_vfio_export_table_has_exports (GstVfioExportTable * table)
 /**
  * gst_vfio_dmabuf_cache_new:
  * @device: the device whose dma-bufs are looked up
- * @max_entries: how many ids may be exported, e.g.
- *   %GST_VFIO_DMABUF_CACHE_DEFAULT_SIZE (see the export policy for what
- *   happens past it)
+ * @max_entries: how many ids the device file may keep, exported or
+ *   refused, e.g. %GST_VFIO_DMABUF_CACHE_DEFAULT_SIZE (see the export
+ *   policy for what happens past it)
  *
  * Returns: (transfer full): a cache on the export table of @device's file
  */
@@ -214,16 +219,17 @@ gst_vfio_dmabuf_cache_get_policy (GstVfioDmabufCache * cache)
   return cache->table->policy;
 }
 
-/* Only the table holds it: no buffer anywhere references the memory. */
+/* A refusal, or a memory that only the table holds: no buffer anywhere
+ * references it. */
 static gboolean
 entry_is_idle (const CacheEntry * entry)
 {
-  return entry->memory
-      && GST_MINI_OBJECT_REFCOUNT_VALUE (entry->memory) == 1;
+  return !entry->memory
+      || GST_MINI_OBJECT_REFCOUNT_VALUE (entry->memory) == 1;
 }
 
-/* Repeatable exports only: drops the least recently seen idle entry;
- * FALSE when none is idle. */
+/* Repeatable exports only: drops the least recently seen idle entry (a
+ * refusal or a memory); FALSE when none is idle. */
 static gboolean
 evict_one (GstVfioExportTable * table)
 {
@@ -242,29 +248,35 @@ evict_one (GstVfioExportTable * table)
         table->exported);
     return FALSE;
   }
-  GST_DEBUG ("evicting dma-buf id %u", oldest->id);
-  table->exported--;
+  GST_DEBUG ("evicting %s id %u", oldest->memory ? "dma-buf" : "refused",
+      oldest->id);
+  if (oldest->memory)
+    table->exported--;
   g_hash_table_remove (table->entries, GUINT_TO_POINTER (oldest->id));
   return TRUE;
 }
 
-/* Whether a new id may be exported; makes room where the policy allows. */
+/* Whether a new id may take an entry (exported or refused); makes room
+ * where the policy allows. */
 static gboolean
 make_room (GstVfioDmabufCache * cache, guint32 id, GError ** error)
 {
   GstVfioExportTable *table = cache->table;
+  guint entries = g_hash_table_size (table->entries);
 
   if (table->policy == GST_VFIO_EXPORT_REPEATABLE) {
     /* Entries kept past the bound while in use go once they are idle. */
-    while (table->exported >= cache->max_entries && evict_one (table));
+    while (g_hash_table_size (table->entries) >= cache->max_entries
+        && evict_one (table));
     return TRUE;
   }
-  if (table->exported < cache->max_entries)
+  if (entries < cache->max_entries)
     return TRUE;
   g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_REJECTED,
-      "The guest shows framebuffer %u after %u others, the most this "
-      "device's exporter allows (it must not export a framebuffer twice, so "
-      "none is dropped). Raise max-framebuffers.", id, table->exported);
+      "The guest shows framebuffer %u after %u others (%u exported, %u "
+      "refused), the most this device's exporter allows (it must not export "
+      "a framebuffer twice, so none is dropped). Raise max-framebuffers.",
+      id, entries, table->exported, entries - table->exported);
   return FALSE;
 }
 
@@ -362,8 +374,9 @@ find_or_export (GstVfioDmabufCache * cache, guint32 id, gboolean * exported,
  * @plane: a validated dma-buf plane
  * @exported: (out) (optional): set to %TRUE when this call exported the id
  * @error: %GST_VFIO_ERROR_REJECTED when the plane does not fit its dma-buf,
- *   when the device refuses to export it, or when it is past the bound of
- *   an export-once device; else what the export failed with
+ *   when the device (or another process's export of the id) refuses the
+ *   export, or when a new id is past the bound of an export-once device;
+ *   else what the export failed with
  *
  * Returns: (transfer full) (nullable): the memory for @plane's dmabuf_id,
  * the same one every time

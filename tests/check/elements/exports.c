@@ -367,6 +367,62 @@ GST_START_TEST (test_refused_export_not_retried)
 
 GST_END_TEST;
 
+/* Waits until rejected-planes is past @count. */
+static void
+wait_rejected_past (GstHarness * h, guint64 count)
+{
+  for (gint i = 0; i < 5000 && stat_of (h->element, "rejected-planes") <=
+      count; i++)
+    g_usleep (1000);
+  fail_unless (stat_of (h->element, "rejected-planes") > count,
+      "rejected-planes stayed at %" G_GUINT64_FORMAT, count);
+}
+
+/* Refused framebuffers take their place under max-framebuffers: past it, a
+ * new framebuffer is skipped and counted, not exported. */
+GST_START_TEST (test_refused_count_against_bound)
+{
+  GstHarness *h = harness_on (-1);
+  GstBus *bus;
+  GstMessage *warning;
+  GError *error = NULL;
+  gchar *debug = NULL;
+  guint64 rejected;
+
+  g_object_set (h->element, "max-framebuffers", 3, NULL);
+  bus = attach_bus (h->element);
+  gst_harness_play (h);
+  pull_one (h);
+
+  vfio_emu_fail_ioctl (dev, VFIO_DEVICE_GET_GFX_DMABUF, EINVAL, 1, 2);
+  for (guint32 id = 5; id <= 6; id++) {
+    rejected = stat_of (h->element, "rejected-planes");
+    show_id (id);
+    wait_rejected_past (h, rejected);
+  }
+  fail_unless_equals_int (exports (), 3);
+  warning = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
+      GST_MESSAGE_WARNING);
+  fail_unless (warning != NULL, "no warning for a refused export");
+  gst_message_parse_warning (warning, &error, &debug);
+  fail_unless (strstr (debug, "refuses to export") != NULL, "%s", debug);
+  g_clear_error (&error);
+  g_free (debug);
+  gst_message_unref (warning);
+
+  /* A framebuffer the device would export, past the bound. */
+  rejected = stat_of (h->element, "rejected-planes");
+  show_id (7);
+  wait_rejected_past (h, rejected + 10);
+  fail_unless_equals_int (exports (), 3);
+  fail_unless_equals_uint64 (stat_of (h->element, "exports"), 1);
+
+  gst_harness_teardown (h);
+  release_bus (bus);
+}
+
+GST_END_TEST;
+
 /* Pulls events until EOS; fails without it. */
 static void
 expect_eos (GstHarness * h)
@@ -594,6 +650,7 @@ exports_suite (void)
   tcase_add_test (tc, test_device_fd_is_duplicated);
   tcase_add_test (tc, test_dmabuf_fds_close_on_exec);
   tcase_add_test (tc, test_refused_export_not_retried);
+  tcase_add_test (tc, test_refused_count_against_bound);
   tcase_add_test (tc, test_vmm_exit_ends_stream);
   tcase_add_test (tc, test_vmm_exit_mid_capture_is_no_error);
   tcase_add_test (tc, test_mbochs_panning_guest);

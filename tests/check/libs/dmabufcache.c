@@ -419,6 +419,60 @@ GST_START_TEST (test_refused_export_remembered)
 
 GST_END_TEST;
 
+/* The guest shows framebuffer @id of the current layout, backed by a
+ * dma-buf of exactly its size. */
+static GstVfioPlane
+show_raw_id (guint32 id)
+{
+  struct vfio_device_gfx_plane_info info = {
+    .drm_format = DRM_FORMAT_XRGB8888,
+    .drm_format_mod = DRM_FORMAT_MOD_LINEAR,
+    .width = 640,
+    .height = 480,
+    .stride = 2560,
+    .size = 2560 * 480,
+    .dmabuf_id = id,
+  };
+
+  vfio_emu_set_raw_plane (dev, &info, info.size);
+  return query_id (id);
+}
+
+/* Refused ids count against the bound like exported ones: a guest showing
+ * one refused framebuffer after another (mbochs: a new id for every scan-out
+ * offset, refused when it is not on a page) cannot grow the table, and a
+ * new id past the bound is not exported. */
+GST_START_TEST (test_refused_exports_bounded)
+{
+  GstVfioDmabufCache *cache = gst_vfio_dmabuf_cache_new (device, 4);
+  gboolean exported = TRUE;
+  GstVfioPlane plane;
+
+  vfio_emu_fail_ioctl (dev, VFIO_DEVICE_GET_GFX_DMABUF, EINVAL, 1, 4);
+  for (guint32 id = 10; id < 14; id++) {
+    plane = show_raw_id (id);
+    assert_lookup_fails (cache, &plane, &exported, GST_VFIO_ERROR_REJECTED,
+        "refuses to export");
+  }
+  fail_unless_equals_int (exports (), 4);
+
+  plane = show_raw_id (14);
+  assert_lookup_fails (cache, &plane, &exported, GST_VFIO_ERROR_REJECTED,
+      "max-framebuffers");
+  fail_if (exported);
+  fail_unless_equals_int (exports (), 4);
+  assert_entries (cache, 0);
+
+  /* The refused ones are still refused without an ioctl. */
+  plane = show_raw_id (10);
+  assert_lookup_fails (cache, &plane, &exported, GST_VFIO_ERROR_REJECTED,
+      "refuses to export");
+  fail_unless_equals_int (exports (), 4);
+  gst_vfio_dmabuf_cache_free (cache);
+}
+
+GST_END_TEST;
+
 /* The memories outlive the cache and the device. */
 GST_START_TEST (test_memory_outlives_cache)
 {
@@ -658,6 +712,64 @@ GST_START_TEST (test_held_not_evicted)
 
 GST_END_TEST;
 
+/* A refused id is an entry like the others where re-exports are safe:
+ * it goes when the bound needs room, so that a number the driver hands out
+ * again later (GVT-g reuses freed ids) is exported then. */
+GST_START_TEST (test_refused_evicted_repeatable)
+{
+  GstVfioDmabufCache *cache = gst_vfio_dmabuf_cache_new (device, 2);
+  gboolean exported;
+  GstVfioPlane plane;
+  GstMemory *mem;
+
+  vfio_emu_fail_ioctl (dev, VFIO_DEVICE_GET_GFX_DMABUF, EINVAL, 1, 1);
+  plane = show_raw_id (7);
+  assert_lookup_fails (cache, &plane, &exported, GST_VFIO_ERROR_REJECTED,
+      NULL);
+
+  /* Two more framebuffers fill the bound: the refusal is the oldest. */
+  for (guint32 id = 8; id <= 9; id++) {
+    plane = show_raw_id (id);
+    gst_memory_unref (lookup (cache, &plane, NULL));
+  }
+  fail_unless_equals_int (exports (), 3);
+
+  plane = show_raw_id (7);
+  mem = lookup (cache, &plane, &exported);
+  fail_unless (exported);
+  fail_unless_equals_int (exports (), 4);
+  fail_unless (gst_vfio_dmabuf_cache_get_size (cache) <= 2);
+  gst_memory_unref (mem);
+  gst_vfio_dmabuf_cache_free (cache);
+}
+
+GST_END_TEST;
+
+/* Refusals never hold the table past its bound on their own. */
+GST_START_TEST (test_refused_bounded_repeatable)
+{
+  GstVfioDmabufCache *cache = gst_vfio_dmabuf_cache_new (device, 2);
+  GstVfioPlane plane;
+  gboolean exported;
+
+  vfio_emu_fail_ioctl (dev, VFIO_DEVICE_GET_GFX_DMABUF, EINVAL, 1, 0);
+  for (guint32 id = 20; id < 30; id++) {
+    plane = show_raw_id (id);
+    assert_lookup_fails (cache, &plane, &exported, GST_VFIO_ERROR_REJECTED,
+        NULL);
+  }
+  fail_unless_equals_int (exports (), 10);
+
+  /* Id 20 was dropped to make room: it is tried again. */
+  plane = show_raw_id (20);
+  assert_lookup_fails (cache, &plane, &exported, GST_VFIO_ERROR_REJECTED,
+      NULL);
+  fail_unless_equals_int (exports (), 11);
+  gst_vfio_dmabuf_cache_free (cache);
+}
+
+GST_END_TEST;
+
 /* Once memories held past the bound are released, the cache shrinks back
  * to its bound on the next export instead of staying above it. */
 GST_START_TEST (test_bound_after_all_held)
@@ -711,6 +823,7 @@ vfiodmabufcache_suite (void)
   tcase_add_test (tc, test_bound_export_once);
   tcase_add_test (tc, test_caches_share_exports);
   tcase_add_test (tc, test_refused_export_remembered);
+  tcase_add_test (tc, test_refused_exports_bounded);
   tcase_add_test (tc, test_memory_outlives_cache);
   tcase_add_test (tc, test_cache_holds_device);
   tcase_add_test (tc, test_plane_larger_than_dmabuf);
@@ -724,6 +837,8 @@ vfiodmabufcache_suite (void)
   tcase_add_test (tc_gvtg, test_bound_repeatable);
   tcase_add_test (tc_gvtg, test_held_not_evicted);
   tcase_add_test (tc_gvtg, test_bound_after_all_held);
+  tcase_add_test (tc_gvtg, test_refused_evicted_repeatable);
+  tcase_add_test (tc_gvtg, test_refused_bounded_repeatable);
 
   return s;
 }
