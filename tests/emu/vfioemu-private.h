@@ -68,6 +68,7 @@ struct _VfioEmuDevice
   GHashTable *exports;          /* dmabuf_id -> EmuExport, this life */
   GArray *scanouts;             /* EmuScanout (MBOCHS, GVTG), this life */
   uint32_t next_id;             /* MBOCHS: never reused while the mdev is */
+  unsigned life;                /* counts the device lives that ended */
   gboolean request_offered;     /* GENERIC: VFIO_PCI_REQ_IRQ_INDEX */
   int request_fd;               /* dup of the registered eventfd, or -1 */
 };
@@ -101,6 +102,10 @@ G_GNUC_INTERNAL int emu_personality_query_errno (VfioEmuDevice * dev);
 G_GNUC_INTERNAL gboolean emu_personality_lookup_id (const VfioEmuDevice *
     dev, uint32_t id, EmuMode * mode);
 
+/* The mode index and scan-out buffer of id @id; FALSE when unknown. */
+G_GNUC_INTERNAL gboolean emu_personality_buffer_of_id (const VfioEmuDevice *
+    dev, uint32_t id, guint * mode, guint * buffer);
+
 /* The negative errno of GET_GFX_DMABUF for an unknown id. */
 G_GNUC_INTERNAL int emu_personality_unknown_id_errno (const VfioEmuDevice *
     dev);
@@ -116,6 +121,16 @@ G_GNUC_INTERNAL void emu_personality_record_export (VfioEmuDevice * dev,
 
 G_GNUC_INTERNAL unsigned emu_personality_export_count (const VfioEmuDevice *
     dev, uint32_t id);
+
+/* Whether the driver frees an id when its last dma-buf is released
+ * (GVTG); then emu_personality_dmabuf_exported() and
+ * emu_personality_dmabuf_released() follow the dma-bufs of each id. */
+G_GNUC_INTERNAL gboolean emu_personality_ids_follow_dmabufs (const
+    VfioEmuDevice * dev);
+G_GNUC_INTERNAL void emu_personality_dmabuf_exported (VfioEmuDevice * dev,
+    uint32_t id);
+G_GNUC_INTERNAL void emu_personality_dmabuf_released (VfioEmuDevice * dev,
+    uint32_t id);
 
 /* The last device fd closed: forget what the driver forgets then. */
 G_GNUC_INTERNAL void emu_personality_life_ends (VfioEmuDevice * dev);

@@ -238,6 +238,11 @@ typedef struct
   VfioEmuDevice *dev;           /* FD_DEVICE, FD_DMABUF */
   int mmap_errno;               /* FD_DMABUF: what mmap() fails with */
   uint64_t mmap_limit;          /* FD_DMABUF: bytes it maps, whole pages */
+  uint32_t dmabuf_id;           /* FD_DMABUF */
+  gboolean of_scanout;          /* FD_DMABUF: of a buffer, not a raw plane */
+  guint mode_index;             /* FD_DMABUF of a buffer: which one */
+  guint buffer;
+  unsigned life;                /* FD_DMABUF: the device life it came from */
 } EmuFile;
 
 typedef struct
@@ -263,7 +268,8 @@ static struct
   GPtrArray *faults;            /* EmuFault */
   char *sysfs_root;
   pid_t sysfs_owner;            /* a forked child must not remove it */
-} emu;
+  int closing_fd;               /* close() of it in progress, or -1 */
+} emu = {.closing_fd = -1 };
 
 /* Set while this thread holds emu_mutex: interposed calls made from inside
  * the emulator (glib, libc) go straight to libc. */
@@ -350,10 +356,56 @@ detach_group (EmuFile * group)
   container_unref (container);
 }
 
+static gboolean
+is_same_file (const EmuFile * file, const struct stat *st)
+{
+  return file->st_dev == st->st_dev && file->st_ino == st->st_ino;
+}
+
+/* Whether an fd of this process that the table does not know (a dup not
+ * used yet; the one being closed aside) still holds @file. */
+static gboolean
+file_has_unknown_fd (const EmuFile * file)
+{
+  DIR *dir = opendir ("/proc/self/fd");
+  struct dirent *entry;
+  gboolean found = FALSE;
+
+  if (!dir)
+    return FALSE;
+  while (!found && (entry = readdir (dir))) {
+    struct stat st;
+    int fd;
+
+    if (!g_ascii_isdigit (entry->d_name[0]))
+      continue;
+    fd = atoi (entry->d_name);
+    if (fd == emu.closing_fd || fd == dirfd (dir))
+      continue;
+    found = fstat (fd, &st) == 0 && is_same_file (file, &st);
+  }
+  closedir (dir);
+  return found;
+}
+
+/* The last fd of a dma-buf is gone: the driver may free its id (GVT-g). */
+static void
+release_dmabuf (EmuFile * file)
+{
+  VfioEmuDevice *dev = file->dev;
+
+  if (!file->of_scanout || !dev->open || file->life != dev->life)
+    return;
+  if (emu_personality_ids_follow_dmabufs (dev) && !file_has_unknown_fd (file))
+    emu_personality_dmabuf_released (dev, file->dmabuf_id);
+}
+
 /* The last fd of @file is gone: what the kernel's release() does. */
 static void
 release_file (EmuFile * file)
 {
+  if (file->kind == FD_DMABUF)
+    release_dmabuf (file);
   if (file->kind == FD_CONTAINER)
     container_unref (file->container);
   if (file->kind == FD_GROUP) {
@@ -373,12 +425,6 @@ file_unref (EmuFile * file)
   g_free (file);
 }
 
-static gboolean
-is_same_file (const EmuFile * file, const struct stat *st)
-{
-  return file->st_dev == st->st_dev && file->st_ino == st->st_ino;
-}
-
 /* Drops fd number @fd from the table; the caller closes it (or it is closed
  * already and its number was handed out again). */
 static void
@@ -395,13 +441,16 @@ forget_fd_locked (int fd)
   file_unref (file);
 }
 
+/* close (@fd) is about to happen. */
 static void
 forget_fd (int fd)
 {
   if (fd < 0)
     return;
   emu_lock ();
+  emu.closing_fd = fd;
   forget_fd_locked (fd);
+  emu.closing_fd = -1;
   emu_unlock ();
 }
 
@@ -578,6 +627,7 @@ static void
 end_device_life (VfioEmuDevice * dev)
 {
   dev->open = FALSE;
+  dev->life++;
   emu_personality_life_ends (dev);
   if (dev->request_fd >= 0) {
     real.close (dev->request_fd);
@@ -1431,6 +1481,8 @@ lookup_buffer (const VfioEmuDevice * dev, uint32_t id, EmuMode * mode)
 static int
 device_export_dmabuf (VfioEmuDevice * dev, uint32_t id)
 {
+  guint mode_index = 0, buffer = 0;
+  gboolean of_scanout;
   EmuMode mode;
   EmuFile *file;
   int fd, ret;
@@ -1439,6 +1491,8 @@ device_export_dmabuf (VfioEmuDevice * dev, uint32_t id)
     return -ENOTTY;
   if (!lookup_buffer (dev, id, &mode))
     return emu_personality_unknown_id_errno (dev);
+  of_scanout = !(dev->raw_set && id == dev->raw.dmabuf_id)
+      && emu_personality_buffer_of_id (dev, id, &mode_index, &buffer);
   emu_personality_record_export (dev, id);
 
   /* mbochs exports without O_CLOEXEC (dma_buf_fd (buf, 0)). */
@@ -1454,6 +1508,13 @@ device_export_dmabuf (VfioEmuDevice * dev, uint32_t id)
   }
   file = add_fd (fd, FD_DMABUF, FALSE);
   file->dev = dev;
+  file->dmabuf_id = id;
+  file->of_scanout = of_scanout;
+  file->mode_index = mode_index;
+  file->buffer = buffer;
+  file->life = dev->life;
+  if (of_scanout)
+    emu_personality_dmabuf_exported (dev, id);
   file->mmap_errno = emu_personality_dmabuf_mmap_errno (dev);
   /* dma_buf_mmap_internal(): whole pages inside the buffer's size. */
   file->mmap_limit = mode.backing & ~(uint64_t) (EMU_PAGE_SIZE - 1);
@@ -2107,6 +2168,24 @@ vfio_emu_unplug_pending (VfioEmuDevice * dev)
   pending = dev->unplug_pending;
   emu_unlock ();
   return pending;
+}
+
+gboolean
+vfio_emu_dmabuf_buffer (int fd, unsigned *mode, unsigned *buffer)
+{
+  EmuFile *file;
+  gboolean found;
+
+  ensure_real_symbols ();
+  emu_lock ();
+  file = lookup_fd (fd);
+  found = file && file->kind == FD_DMABUF && file->of_scanout;
+  if (found) {
+    *mode = file->mode_index;
+    *buffer = file->buffer;
+  }
+  emu_unlock ();
+  return found;
 }
 
 unsigned

@@ -79,8 +79,13 @@ typedef struct _VfioEmuDevice VfioEmuDevice;
  *   gets argsz 48, CAPS and cap_offset 32 without the capability. Strict
  *   about double exports. PCI ids 0x1234:0x1111.
  * GVTG (drivers/gpu/drm/i915/gvt/dmabuf.c): ids per (mode, scan-out
- *   buffer), the lowest free id from 1, released when the device life ends
- *   (so reused after a reopen); GET_GFX_DMABUF of an unknown id is EINVAL;
+ *   buffer), the lowest free id from 1. An id is freed when the last
+ *   dma-buf exported for it is released (a dup the emulator has not seen
+ *   counts), or when the device life ends if it was never exported; the
+ *   next new buffer shown gets the lowest free number, and a buffer whose
+ *   id was freed gets a new one when shown again. Its export count
+ *   (vfio_emu_export_count()) goes with it. GET_GFX_DMABUF of an unknown id
+ *   is EINVAL;
  *   size = stride * height rounded up to whole tiles (X 8 rows, Y and Yf
  *   32), the dma-buf page-rounded; a dma-buf refuses mmap() with ENODEV;
  *   every export is a new fd, re-exports are fine. PCI ids 0x8086:0x1912.
@@ -218,6 +223,12 @@ gboolean vfio_emu_request (VfioEmuDevice * dev);
 /* Exports of dmabuf_id @id of @dev in the current device life (0 once the
  * last device fd is closed). */
 unsigned vfio_emu_export_count (VfioEmuDevice * dev, uint32_t id);
+
+/* The scan-out buffer that dma-buf @fd holds: the index of its mode (in
+ * the order first shown) and of the buffer in it, whatever its dmabuf_id
+ * names now. FALSE when @fd is not a dma-buf of a mode's buffer (a raw
+ * plane's, or no dma-buf at all). */
+gboolean vfio_emu_dmabuf_buffer (int fd, unsigned *mode, unsigned *buffer);
 
 /* Whether a second export of an id in one device life aborts (GENERIC,
  * MBOCHS); default TRUE, and vfio_emu_reset() restores it. FALSE counts the

@@ -563,12 +563,36 @@ GST_START_TEST (test_mbochs_panning_guest)
 
 GST_END_TEST;
 
+/* Pulls until a buffer's memory differs from the one of @old (held, so
+ * the comparison means something); returns that buffer. */
+static GstBuffer *
+pull_new_buffer (GstHarness * h, GstBuffer * old)
+{
+  GstMemory *old_mem = old ? gst_buffer_peek_memory (old, 0) : NULL;
+
+  for (gint i = 0; i < 1000; i++) {
+    GstBuffer *buf = gst_harness_pull (h);
+
+    fail_unless (buf != NULL);
+    if (gst_buffer_peek_memory (buf, 0) != old_mem)
+      return buf;
+    gst_buffer_unref (buf);
+  }
+  fail ("the memory never changed");
+  return NULL;
+}
+
 /* GVT-g exports a new object each time: past the bound, idle framebuffers
- * are dropped and exported again, and no frame is skipped. */
+ * are dropped and exported again, and no frame is skipped. GVT-g frees the
+ * id of a dropped framebuffer with its last dma-buf and hands the number
+ * to the next new framebuffer: what the element pushes for a number is
+ * always the framebuffer that has it now, never the one that had it. */
 GST_START_TEST (test_gvtg_reexports_past_bound)
 {
   GstHarness *h;
-  GstMemory *mem = NULL;
+  GstBuffer *buf = NULL;
+  guint32 first_id[6] = { 0, };
+  gboolean renumbered = FALSE;
 
   vfio_emu_reset ();
   dev = vfio_emu_add_mdev (UUID, GROUP, VFIO_EMU_DMABUF | VFIO_EMU_EDID);
@@ -579,9 +603,24 @@ GST_START_TEST (test_gvtg_reexports_past_bound)
   g_object_set (h->element, "max-framebuffers", 4, NULL);
   gst_harness_play (h);
   for (guint n = 0; n < 18; n++) {
-    vfio_emu_show_buffer (dev, n % 6);
-    mem = pull_new_memory (h, mem);
+    guint shown = n % 6, mode, buffer;
+    guint32 id = vfio_emu_show_buffer (dev, shown);
+    GstBuffer *next = pull_new_buffer (h, buf);
+    gint fd = gst_dmabuf_memory_get_fd (gst_buffer_peek_memory (next, 0));
+
+    fail_unless (vfio_emu_dmabuf_buffer (fd, &mode, &buffer));
+    fail_unless_equals_int (mode, 0);
+    fail_unless (buffer == shown, "the guest shows buffer %u as id %u, the "
+        "element pushed buffer %u", shown, id, buffer);
+    if (!first_id[shown])
+      first_id[shown] = id;
+    renumbered |= first_id[shown] != id;
+    gst_clear_buffer (&buf);
+    buf = next;
   }
+  gst_clear_buffer (&buf);
+  fail_unless (renumbered, "no framebuffer got another number: the test "
+      "did not exercise GVT-g's reuse of ids");
   fail_unless (stat_of (h->element, "exports") > 6);
   fail_unless_equals_uint64 (stat_of (h->element, "rejected-planes"), 0);
   gst_harness_teardown (h);

@@ -611,41 +611,60 @@ GST_START_TEST (test_unplug)
 
 GST_END_TEST;
 
+/* The size of the dma-buf behind @memory. */
+static gsize
+memory_size (GstMemory * memory)
+{
+  return gst_memory_get_sizes (memory, NULL, NULL);
+}
+
 /* GVT-g makes a new object at each export: past max_entries, idle
- * memories go, least recently seen first, and are exported again. */
+ * memories go, least recently seen first, and are exported again. GVT-g
+ * frees an id with its last dma-buf, so the number of an evicted
+ * framebuffer comes back for a new one: the memory is always that of the
+ * framebuffer shown now. */
 GST_START_TEST (test_bound_repeatable)
 {
   GstVfioDmabufCache *cache = gst_vfio_dmabuf_cache_new (device, 4);
+  /* Id 1 is evicted for id 5 and freed; the next new one gets it. */
+  const guint32 ids[] = { 1, 2, 3, 4, 5, 1 };
   gboolean exported;
   GstVfioPlane plane;
   GstMemory *mem;
 
   fail_unless_equals_int (gst_vfio_dmabuf_cache_get_policy (cache),
       GST_VFIO_EXPORT_REPEATABLE);
-  /* Three modes, two buffers each: ids 1..6. */
+  /* Three modes (640, 704 and 768 wide), two buffers each. */
   for (guint m = 0; m < 3; m++) {
     set_mode (640 + 64 * m, 480);
-    lookup_and_release (cache);
+    plane = query_id (ids[2 * m]);
+    gst_memory_unref (lookup (cache, &plane, NULL));
     vfio_emu_flip (dev);
-    lookup_and_release (cache);
+    plane = query_id (ids[2 * m + 1]);
+    gst_memory_unref (lookup (cache, &plane, NULL));
     fail_unless (vfio_emu_live_dmabufs (dev) <= 4);
     fail_unless (gst_vfio_dmabuf_cache_get_size (cache) <= 4);
   }
   fail_unless_equals_int (exports (), 6);
   assert_entries (cache, 4);
 
-  /* The newest are kept: ids 5 and 6 come without an export. */
-  plane = query_id (6);
+  /* The newest are kept: id 1, now the second 768-wide buffer, comes
+   * without an export, and is that buffer, not the first 640-wide one. */
+  plane = query_id (1);
   mem = lookup (cache, &plane, &exported);
   fail_if (exported);
+  fail_unless_equals_int (memory_size (mem), 768 * 4 * 480);
   gst_memory_unref (mem);
   fail_unless_equals_int (exports (), 6);
 
-  /* Id 1, evicted long ago, is exported again, and the bound holds. */
+  /* The first 640-wide buffer lost its number: it gets the lowest free one
+   * (2, freed with its eviction), is exported again, and the bound
+   * holds. */
   set_mode (640, 480);
-  plane = query_id (1);
+  plane = query_id (2);
   mem = lookup (cache, &plane, &exported);
   fail_unless (exported);
+  fail_unless_equals_int (memory_size (mem), 640 * 4 * 480);
   gst_memory_unref (mem);
   fail_unless_equals_int (exports (), 7);
   fail_unless_equals_int (vfio_emu_live_dmabufs (dev), 4);
@@ -683,14 +702,15 @@ GST_START_TEST (test_held_not_evicted)
   gst_memory_unref (mem);
 
   /* Everything held: the cache grows past its bound rather than drop a
-   * memory in use. */
+   * memory in use. The new buffers get the numbers freed by the evictions
+   * (GVT-g frees an id with its last dma-buf). */
   vfio_emu_flip (dev);
-  plane = query_id (4);
+  plane = query_id (2);
   mem = lookup (cache, &plane, NULL);   /* evicts id 3, the only idle one */
   assert_entries (cache, 2);
 
   set_mode (1280, 720);
-  plane = query_id (5);
+  plane = query_id (3);
   third = lookup (cache, &plane, NULL);
   assert_entries (cache, 3);
   fail_unless_equals_int (exports (), 5);
