@@ -424,10 +424,14 @@ capture_tick (GstVfioGfxSrc * self, GstClockTime running_time,
     return GST_FLOW_OK;
 
   memory = get_memory (self, &plane, &res);
-  if (!memory && res == PLANE_END)
-    return GST_FLOW_EOS;
-  if (!memory)
+  if (!memory) {
+    /* The cache let go of the framebuffer pushed last to look this one
+     * up: on GVT-g its number may name another framebuffer from now on. */
+    self->pushed_any = FALSE;
+    if (res == PLANE_END)
+      return GST_FLOW_EOS;
     return res == PLANE_ERROR ? GST_FLOW_ERROR : GST_FLOW_OK;
+  }
 
   self->plane = plane;
   self->last_id = plane.id;

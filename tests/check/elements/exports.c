@@ -628,6 +628,67 @@ GST_START_TEST (test_gvtg_reexports_past_bound)
 
 GST_END_TEST;
 
+/* Pulls the next buffer within two seconds, or NULL. */
+static GstBuffer *
+pull_within_2s (GstHarness * h)
+{
+  GstBuffer *buf = NULL;
+
+  for (gint i = 0; i < 2000 && !buf; i++) {
+    buf = gst_harness_try_pull (h);
+    if (!buf)
+      g_usleep (1000);
+  }
+  return buf;
+}
+
+/* capture-mode=on-change skips a framebuffer with the number of the last
+ * one pushed. On GVT-g that number may have gone to another framebuffer
+ * meanwhile: here the last pushed one is dropped to make room for one
+ * whose export fails, GVT-g frees its id, and the next new framebuffer gets
+ * it. That one is news and must be pushed. */
+GST_START_TEST (test_gvtg_on_change_reused_number)
+{
+  GstHarness *h;
+  GstBuffer *buf;
+  guint mode, buffer;
+  guint32 id;
+
+  vfio_emu_reset ();
+  dev = vfio_emu_add_mdev (UUID, GROUP, VFIO_EMU_DMABUF | VFIO_EMU_EDID);
+  vfio_emu_set_personality (dev, VFIO_EMU_PERSONALITY_GVTG);
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, WIDTH,
+      HEIGHT, 0);
+  h = harness_on (-1);
+  gst_util_set_object_arg (G_OBJECT (h->element), "capture-mode",
+      "on-change");
+  g_object_set (h->element, "max-framebuffers", 1, NULL);
+  gst_harness_play (h);
+  buf = gst_harness_pull (h);
+  fail_unless (buf != NULL);
+  gst_buffer_unref (buf);
+  fail_unless_equals_int (vfio_emu_current_id (dev), 1);
+
+  /* Buffer 1 (id 2) is refused: id 1 was dropped for it, and freed. */
+  vfio_emu_fail_ioctl (dev, VFIO_DEVICE_GET_GFX_DMABUF, EINVAL, 1, 1);
+  fail_unless_equals_int (vfio_emu_show_buffer (dev, 1), 2);
+  wait_rejected_past (h, 0);
+
+  /* Buffer 2 is new and gets number 1. */
+  id = vfio_emu_show_buffer (dev, 2);
+  fail_unless_equals_int (id, 1);
+  buf = pull_within_2s (h);
+  fail_unless (buf != NULL, "the guest's new framebuffer %u was taken for "
+      "the one pushed before", id);
+  fail_unless (vfio_emu_dmabuf_buffer (gst_dmabuf_memory_get_fd
+          (gst_buffer_peek_memory (buf, 0)), &mode, &buffer));
+  fail_unless_equals_int (buffer, 2);
+  gst_buffer_unref (buf);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 /* A driver with a request IRQ asks for its device back: the element
  * registered an eventfd for it, and ends the stream. */
 GST_START_TEST (test_request_irq_ends_stream)
@@ -694,6 +755,7 @@ exports_suite (void)
   tcase_add_test (tc, test_vmm_exit_mid_capture_is_no_error);
   tcase_add_test (tc, test_mbochs_panning_guest);
   tcase_add_test (tc, test_gvtg_reexports_past_bound);
+  tcase_add_test (tc, test_gvtg_on_change_reused_number);
   tcase_add_test (tc, test_request_irq_ends_stream);
   tcase_add_test (tc, test_request_irq_left_to_vmm);
   return s;
