@@ -34,6 +34,8 @@ typedef struct
   uint64_t size;
   uint32_t flags;
   gboolean edid;
+  uint32_t type;                /* of the type capability, 0: none */
+  uint32_t subtype;
 } EmuRegion;
 
 struct _VfioEmuDevice
@@ -47,7 +49,11 @@ struct _VfioEmuDevice
   dev_t mem_dev;
   ino_t mem_ino;
   uint64_t mem_size;
-  uint64_t display_size;        /* size of the display region */
+  uint64_t display_size;        /* size of the display regions */
+  guint display_region;         /* the region the plane names */
+  gboolean second_display;      /* VFIO_EMU_DISPLAY_REGION2_INDEX exists */
+  uint32_t display_type[2];     /* type capability of each display region */
+  uint32_t display_subtype[2];
   GArray *modes;                /* EmuMode, in the order first shown */
   int mode;                     /* index in modes, -1: none yet */
   guint buffer;                 /* scan-out buffer of the mode shown */

@@ -768,11 +768,24 @@ fd_device_is_gone (const EmuFile * file)
   return FALSE;
 }
 
+/* The second display region lies far above the first, which grows with
+ * the largest mode shown. */
+#define DISPLAY2_OFFSET (REGION_OFFSET (VFIO_EMU_DISPLAY_REGION_INDEX) + \
+    ((uint64_t) 256 << 20))
+
+static uint64_t
+display_region_offset (guint index)
+{
+  return index == VFIO_EMU_DISPLAY_REGION2_INDEX ? DISPLAY2_OFFSET :
+      REGION_OFFSET (VFIO_EMU_DISPLAY_REGION_INDEX);
+}
+
 static guint
 device_num_regions (const VfioEmuDevice * dev)
 {
   if (dev->flags & VFIO_EMU_REGION)
-    return VFIO_EMU_DISPLAY_REGION_INDEX + 1;
+    return (dev->second_display ? VFIO_EMU_DISPLAY_REGION2_INDEX :
+        VFIO_EMU_DISPLAY_REGION_INDEX) + 1;
   if (dev->flags & VFIO_EMU_EDID)
     return VFIO_EMU_EDID_REGION_INDEX + 1;
   return VFIO_PCI_NUM_REGIONS;
@@ -796,11 +809,19 @@ describe_region (const VfioEmuDevice * dev, uint32_t index, EmuRegion * r)
     r->size = EDID_REGION_SIZE;
     r->flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
     r->edid = TRUE;
-  } else if (index == VFIO_EMU_DISPLAY_REGION_INDEX
+    r->type = VFIO_REGION_TYPE_GFX;
+    r->subtype = VFIO_REGION_SUBTYPE_GFX_EDID;
+  } else if ((index == VFIO_EMU_DISPLAY_REGION_INDEX
+          || index == VFIO_EMU_DISPLAY_REGION2_INDEX)
       && (dev->flags & VFIO_EMU_REGION)) {
+    guint n = index - VFIO_EMU_DISPLAY_REGION_INDEX;
+
+    r->offset = display_region_offset (index);
     r->size = dev->display_size;
     r->flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE |
         VFIO_REGION_INFO_FLAG_MMAP;
+    r->type = dev->display_type[n];
+    r->subtype = dev->display_subtype[n];
   }
   return TRUE;
 }
@@ -1319,10 +1340,8 @@ device_get_info (VfioEmuDevice * dev, struct vfio_device_info *info)
 static int
 device_get_region_info (VfioEmuDevice * dev, struct vfio_region_info *info)
 {
-  const struct vfio_region_info_cap_type cap = {
+  struct vfio_region_info_cap_type cap = {
     .header = {.id = VFIO_REGION_INFO_CAP_TYPE,.version = 1,.next = 0},
-    .type = VFIO_REGION_TYPE_GFX,
-    .subtype = VFIO_REGION_SUBTYPE_GFX_EDID,
   };
   const uint32_t needed = sizeof (*info) + sizeof (cap);
   EmuRegion region;
@@ -1338,8 +1357,10 @@ device_get_region_info (VfioEmuDevice * dev, struct vfio_region_info *info)
   info->size = region.size;
   info->offset = region.offset;
   info->cap_offset = 0;
-  if (!region.edid)
+  if (!region.type)
     return 0;
+  cap.type = region.type;
+  cap.subtype = region.subtype;
 
   info->flags |= VFIO_REGION_INFO_FLAG_CAPS;
   if (info->argsz < needed) {
@@ -1402,7 +1423,7 @@ describe_plane (VfioEmuDevice * dev, gboolean region,
   plane->stride = mode->stride;
   plane->size = mode->size;
   if (region)
-    plane->region_index = VFIO_EMU_DISPLAY_REGION_INDEX;
+    plane->region_index = dev->display_region;
   else
     plane->dmabuf_id = emu_personality_shown_id (dev);
 }
@@ -1835,6 +1856,7 @@ device_new (const char *uuid, int group, VfioEmuFlags flags)
   dev->group = group;
   dev->flags = flags;
   dev->mode = -1;
+  dev->display_region = VFIO_EMU_DISPLAY_REGION_INDEX;
   dev->modes = g_array_new (FALSE, TRUE, sizeof (EmuMode));
   dev->counts = g_hash_table_new (NULL, NULL);
   dev->request_fd = -1;
@@ -1987,12 +2009,12 @@ find_or_add_mode (VfioEmuDevice * dev, const EmuMode * mode)
 static void
 show_mode_in_region (VfioEmuDevice * dev, const EmuMode * mode)
 {
-  uint64_t offset = REGION_OFFSET (VFIO_EMU_DISPLAY_REGION_INDEX);
+  uint64_t offset = display_region_offset (dev->display_region);
 
   dev->display_size = MAX (dev->display_size, mode->size);
   if (grow_device_memory (dev, offset + dev->display_size) < 0
       || fill_file (dev->mem_fd, offset, mode->size, mode,
-          VFIO_EMU_DISPLAY_REGION_INDEX) < 0)
+          dev->display_region) < 0)
     g_critical ("vfioemu: cannot fill the display region: %s",
         g_strerror (errno));
 }
@@ -2033,7 +2055,7 @@ shown_id (VfioEmuDevice * dev)
   if (dev->blank || dev->mode < 0)
     return 0;
   if (!(dev->flags & VFIO_EMU_DMABUF))
-    return VFIO_EMU_DISPLAY_REGION_INDEX;
+    return dev->display_region;
   return emu_personality_shown_id (dev);
 }
 
@@ -2054,6 +2076,38 @@ show_buffer_locked (VfioEmuDevice * dev, guint index)
     dev->buffer = index;
   dev->last_flip_time = monotonic_ns ();
   return shown_id (dev);
+}
+
+void
+vfio_emu_set_display_region (VfioEmuDevice * dev, unsigned index)
+{
+  g_return_if_fail (dev != NULL && (dev->flags & VFIO_EMU_REGION));
+  g_return_if_fail (index == VFIO_EMU_DISPLAY_REGION_INDEX
+      || index == VFIO_EMU_DISPLAY_REGION2_INDEX);
+
+  emu_lock ();
+  if (index == VFIO_EMU_DISPLAY_REGION2_INDEX)
+    dev->second_display = TRUE;
+  dev->display_region = index;
+  if (current_mode (dev))
+    show_mode_in_region (dev, current_mode (dev));
+  emu_unlock ();
+}
+
+void
+vfio_emu_set_region_type (VfioEmuDevice * dev, unsigned index,
+    uint32_t type, uint32_t subtype)
+{
+  guint n = index - VFIO_EMU_DISPLAY_REGION_INDEX;
+
+  g_return_if_fail (dev != NULL);
+  g_return_if_fail (index == VFIO_EMU_DISPLAY_REGION_INDEX
+      || index == VFIO_EMU_DISPLAY_REGION2_INDEX);
+
+  emu_lock ();
+  dev->display_type[n] = type;
+  dev->display_subtype[n] = subtype;
+  emu_unlock ();
 }
 
 uint32_t
