@@ -714,6 +714,33 @@ GST_START_TEST (test_request_irq_ends_stream)
 
 GST_END_TEST;
 
+/* The removal request comes while the guest shows no plane yet: the wait
+ * for the first plane ends too, with the message and EOS. */
+GST_START_TEST (test_request_irq_before_first_plane)
+{
+  GstHarness *h;
+  GstBus *bus;
+
+  vfio_emu_set_request_irq (dev, TRUE);
+  vfio_emu_set_blank (dev, TRUE);
+  h = harness_on (-1);
+  bus = attach_bus (h->element);
+  gst_harness_play (h);
+  for (gint i = 0; i < 5000 && stat_of (h->element, "queries") < 5; i++)
+    g_usleep (1000);
+  fail_unless (stat_of (h->element, "queries") >= 5, "no wait for a plane");
+
+  fail_unless (vfio_emu_request (dev), "no eventfd registered");
+  gst_structure_free (wait_element_message (bus, "vfiogfxsrc-removed"));
+  expect_eos (h);
+  fail_unless_equals_uint64 (stat_of (h->element, "frames"), 0);
+
+  gst_harness_teardown (h);
+  release_bus (bus);
+}
+
+GST_END_TEST;
+
 /* On an adopted fd the request IRQ is the VMM's: never taken over. */
 GST_START_TEST (test_request_irq_left_to_vmm)
 {
@@ -757,6 +784,7 @@ exports_suite (void)
   tcase_add_test (tc, test_gvtg_reexports_past_bound);
   tcase_add_test (tc, test_gvtg_on_change_reused_number);
   tcase_add_test (tc, test_request_irq_ends_stream);
+  tcase_add_test (tc, test_request_irq_before_first_plane);
   tcase_add_test (tc, test_request_irq_left_to_vmm);
   return s;
 }
