@@ -26,9 +26,10 @@
  * not start on a page) is remembered and refused again without an ioctl.
  * Refused ids are entries too and count against the same bound, so a guest
  * cannot grow the table by showing one refused framebuffer after another.
- * Where re-exports are safe they are dropped like idle memories (GVT-g
- * hands a freed id out again, for another framebuffer); on an export-once
- * device they stay, as the exports do.
+ * Where re-exports are safe they are dropped like idle memories, and tried
+ * again a second after they were made (GVT-g refuses an id whose object
+ * went away and hands the number out again, for another framebuffer); on
+ * an export-once device they stay, as the exports do.
  *
  * The GstDmaBufAllocator owns each fd: it closes it when the last buffer
  * holding the memory is gone. Thread-safe: the table has its own lock.
@@ -49,11 +50,16 @@
 GST_DEBUG_CATEGORY_STATIC (gst_vfio_dmabuf_cache_debug);
 #define GST_CAT_DEFAULT gst_vfio_dmabuf_cache_debug
 
+/* How long a refusal stands where re-exports are safe: one try a second
+ * for a framebuffer the guest keeps showing. */
+#define REFUSAL_LIFETIME G_TIME_SPAN_SECOND
+
 typedef struct
 {
   guint32 id;
   GstMemory *memory;            /* NULL: the device refused to export it */
   gchar *refusal;
+  gint64 refused_at;            /* monotonic time of the refusal */
   guint64 size;
   guint64 last_seen;
 } CacheEntry;
@@ -322,7 +328,17 @@ refused_entry (guint32 id, const GError * error)
 
   entry->id = id;
   entry->refusal = g_strdup (error->message);
+  entry->refused_at = g_get_monotonic_time ();
   return entry;
+}
+
+/* Where re-exports are safe, an old refusal is forgotten: the number may
+ * name another framebuffer by now. */
+static gboolean
+refusal_expired (const GstVfioExportTable * table, const CacheEntry * entry)
+{
+  return !entry->memory && table->policy == GST_VFIO_EXPORT_REPEATABLE
+      && g_get_monotonic_time () - entry->refused_at >= REFUSAL_LIFETIME;
 }
 
 static CacheEntry *
@@ -334,6 +350,11 @@ find_or_export (GstVfioDmabufCache * cache, guint32 id, gboolean * exported,
   CacheEntry *entry;
 
   entry = g_hash_table_lookup (table->entries, GUINT_TO_POINTER (id));
+  if (entry && refusal_expired (table, entry)) {
+    GST_DEBUG ("trying refused id %u again", id);
+    g_hash_table_remove (table->entries, GUINT_TO_POINTER (id));
+    entry = NULL;
+  }
   if (entry)
     return entry;
   if (!make_room (cache, id, error))

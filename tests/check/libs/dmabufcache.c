@@ -765,6 +765,35 @@ GST_START_TEST (test_refused_evicted_repeatable)
 
 GST_END_TEST;
 
+/* GVT-g answers EINVAL for an id whose object went away between the
+ * query and the export, and hands the number to the next framebuffer: a
+ * refusal there is tried again after a second, however empty the table,
+ * and not before. */
+GST_START_TEST (test_refusal_expires_repeatable)
+{
+  GstVfioDmabufCache *cache = gst_vfio_dmabuf_cache_new (device,
+      GST_VFIO_DMABUF_CACHE_DEFAULT_SIZE);
+  gboolean exported;
+  GstVfioPlane plane;
+  GstMemory *mem;
+
+  vfio_emu_fail_ioctl (dev, VFIO_DEVICE_GET_GFX_DMABUF, EINVAL, 1, 1);
+  plane = show_raw_id (7);
+  for (guint i = 0; i < 3; i++)
+    assert_lookup_fails (cache, &plane, &exported, GST_VFIO_ERROR_REJECTED,
+        NULL);
+  fail_unless_equals_int (exports (), 1);
+
+  g_usleep (1100 * 1000);
+  mem = lookup (cache, &plane, &exported);
+  fail_unless (exported);
+  fail_unless_equals_int (exports (), 2);
+  gst_memory_unref (mem);
+  gst_vfio_dmabuf_cache_free (cache);
+}
+
+GST_END_TEST;
+
 /* Refusals never hold the table past its bound on their own. */
 GST_START_TEST (test_refused_bounded_repeatable)
 {
@@ -859,6 +888,7 @@ vfiodmabufcache_suite (void)
   tcase_add_test (tc_gvtg, test_bound_after_all_held);
   tcase_add_test (tc_gvtg, test_refused_evicted_repeatable);
   tcase_add_test (tc_gvtg, test_refused_bounded_repeatable);
+  tcase_add_test (tc_gvtg, test_refusal_expires_repeatable);
 
   return s;
 }
