@@ -464,8 +464,10 @@ static const FaultCase fault_cases[] = {
 
   /* A failed export is tried again at the next tick when transient or
    * when the id went away in between (mbochs: ENOENT). EINVAL is for good
-   * (mbochs: a framebuffer off a page boundary; GVT-g: an unknown id): that
-   * framebuffer is skipped and counted, never tried again. */
+   * on this export-once device (mbochs: a framebuffer off a page
+   * boundary): that framebuffer is skipped and counted, never tried again
+   * (GVT-g, where the number may come back for another framebuffer, tries
+   * again after a second: libs/dmabufcache). */
   {"GET_GFX_DMABUF, 1st call", VFIO_DEVICE_GET_GFX_DMABUF,
       ON_DEVICE, DMABUF_DEV, FIRST, 0, 0, 0,
       {REJECTS, SKIPS, FAILS, SKIPS, SKIPS, SKIPS, SKIPS, FAILS, FAILS,
