@@ -636,13 +636,15 @@ install_properties (GObjectClass * gobject_class)
   /**
    * GstVfioGfxSrc:max-framebuffers:
    *
-   * How many distinct guest framebuffers (dma-buf ids) may be exported.
-   * On exporters where a framebuffer must never be exported twice (mbochs,
-   * and every exporter not known to be safe) each one is kept while the
-   * device is open, and frames showing a framebuffer past this bound are
-   * skipped, counted in rejected-planes and reported in a warning. On Intel
-   * GVT-g, whose exports are independent objects, the least recently shown
-   * idle framebuffer is dropped instead.
+   * How many distinct guest framebuffers (dma-buf ids) may be kept,
+   * exported or refused by the device (a refusal is remembered so that it
+   * is not tried again). On exporters where a framebuffer must never be
+   * exported twice (mbochs, and every exporter not known to be safe) each
+   * one is kept while the device is open, and frames showing a new
+   * framebuffer past this bound are skipped, counted in rejected-planes and
+   * reported in a warning; nothing is exported for them. On Intel GVT-g,
+   * whose exports are independent objects, the least recently shown idle
+   * framebuffer or refusal is dropped instead.
    */
   properties[PROP_MAX_FRAMEBUFFERS] = g_param_spec_uint ("max-framebuffers",
       "Maximum framebuffers", "How many distinct guest framebuffers may be "
@@ -671,7 +673,10 @@ install_properties (GObjectClass * gobject_class)
    *
    * Counters since start, all guint64: queries (plane queries), exports
    * (dma-bufs exported), frames (buffers pushed), renegotiations (mode
-   * changes), rejected-planes (invalid guest planes skipped), bytes-copied,
+   * changes), rejected-planes (frames skipped without a buffer: invalid
+   * guest planes, planes larger than their dma-buf or naming no display
+   * region, framebuffers the device refuses to export, and new
+   * framebuffers past #GstVfioGfxSrc:max-framebuffers), bytes-copied,
    * edid-writes (EDIDs written for #GstVfioGfxSrc:guest-mode since the
    * device was opened).
    */

@@ -102,7 +102,8 @@ query_plane (GstVfioGfxSrc * self, GstVfioPlane * plane)
 
 /* Polls until the guest shows a valid plane, on the system clock: before
  * caps there is no stream to keep alive. Called from create(), where
- * unlock() makes it return FLUSHING as for any other wait. */
+ * unlock() makes it return FLUSHING as for any other wait. A device that
+ * ends meanwhile (removal requested, VMM gone) ends the wait with EOS. */
 static GstFlowReturn
 wait_for_first_plane (GstVfioGfxSrc * self)
 {
@@ -114,7 +115,12 @@ wait_for_first_plane (GstVfioGfxSrc * self)
   gst_vfio_ticker_restart (&self->ticker, DEFAULT_PERIOD);
   while ((ret = gst_vfio_ticker_wait (&self->ticker, clock, 0,
               &running_time)) == GST_FLOW_OK) {
-    PlaneResult res = query_plane (self, &plane);
+    PlaneResult res;
+
+    ret = gst_vfio_src_check_device_end (GST_ELEMENT (self), self->device);
+    if (ret != GST_FLOW_OK)
+      break;
+    res = query_plane (self, &plane);
 
     if (res == PLANE_ERROR || res == PLANE_END) {
       ret = res == PLANE_END ? GST_FLOW_EOS : GST_FLOW_ERROR;
@@ -477,10 +483,14 @@ capture_tick (GstVfioGfxSrc * self, GstClockTime running_time,
     return GST_FLOW_OK;
 
   memory = get_memory (self, &plane, &res);
-  if (!memory && res == PLANE_END)
-    return GST_FLOW_EOS;
-  if (!memory)
+  if (!memory) {
+    /* The cache let go of the framebuffer pushed last to look this one
+     * up: on GVT-g its number may name another framebuffer from now on. */
+    self->pushed_any = FALSE;
+    if (res == PLANE_END)
+      return GST_FLOW_EOS;
     return res == PLANE_ERROR ? GST_FLOW_ERROR : GST_FLOW_OK;
+  }
 
   self->plane = plane;
   self->last_id = plane.id;

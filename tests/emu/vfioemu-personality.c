@@ -15,8 +15,13 @@
  *   (mbochs_query_gfx_plane() drops the result of mbochs_dmabuf_alloc()).
  *   size = stride * height exactly, and the dma-buf has that size.
  * GVTG (drivers/gpu/drm/i915/gvt/dmabuf.c): ids from an idr (lowest free id
- *   from 1), released when the device closes; GET_GFX_DMABUF of an unknown
- *   id is EINVAL; size = stride * height rounded up to whole tile rows
+ *   from 1). An id is freed when the last dma-buf exported for it is
+ *   released (the dmabuf object's kref: intel_vgpu_get_dmabuf() drops the
+ *   initial reference at the first export, dmabuf_gem_object_free() does
+ *   idr_remove()); one queried and never exported keeps it until the
+ *   device closes. A freed number goes to the next new framebuffer, and the
+ *   framebuffer that had it gets a new one when shown again. GET_GFX_DMABUF
+ *   of an unknown id is EINVAL; size = stride * height rounded up to whole tile rows
  *   (vgpu_get_plane_info()), the dma-buf a page-rounded proxy object that
  *   refuses CPU mmap with ENODEV; every export is a new object and fd.
  *
@@ -55,6 +60,7 @@ typedef struct
   guint buffer;
   uint32_t id;
   gboolean queried;             /* MBOCHS: its ENOMEM query happened */
+  unsigned open_dmabufs;        /* GVTG: its dma-bufs not released yet */
 } EmuScanout;
 
 /* The exports of one id in this device life. */
@@ -169,16 +175,22 @@ find_scanout (const VfioEmuDevice * dev, guint mode, guint buffer)
   return NULL;
 }
 
+static gint
+scanout_index_of_id (const VfioEmuDevice * dev, uint32_t id)
+{
+  for (guint i = 0; i < dev->scanouts->len; i++) {
+    if (g_array_index (dev->scanouts, EmuScanout, i).id == id)
+      return i;
+  }
+  return -1;
+}
+
 static EmuScanout *
 find_scanout_by_id (const VfioEmuDevice * dev, uint32_t id)
 {
-  for (guint i = 0; i < dev->scanouts->len; i++) {
-    EmuScanout *s = &g_array_index (dev->scanouts, EmuScanout, i);
+  gint i = scanout_index_of_id (dev, id);
 
-    if (s->id == id)
-      return s;
-  }
-  return NULL;
+  return i < 0 ? NULL : &g_array_index (dev->scanouts, EmuScanout, i);
 }
 
 /* idr_alloc (&idr, obj, 1, 0, ...) */
@@ -231,22 +243,34 @@ emu_personality_query_errno (VfioEmuDevice * dev)
 }
 
 gboolean
-emu_personality_lookup_id (const VfioEmuDevice * dev, uint32_t id,
-    EmuMode * mode)
+emu_personality_buffer_of_id (const VfioEmuDevice * dev, uint32_t id,
+    guint * mode, guint * buffer)
 {
   const EmuScanout *s;
-  guint index;
 
   if (dev->personality == VFIO_EMU_PERSONALITY_GENERIC) {
     if (id == 0 || (id - 1) / 2 >= dev->modes->len)
       return FALSE;
-    index = (id - 1) / 2;
-  } else {
-    s = find_scanout_by_id (dev, id);
-    if (!s)
-      return FALSE;
-    index = s->mode;
+    *mode = (id - 1) / 2;
+    *buffer = (id - 1) % 2;
+    return TRUE;
   }
+  s = find_scanout_by_id (dev, id);
+  if (!s)
+    return FALSE;
+  *mode = s->mode;
+  *buffer = s->buffer;
+  return TRUE;
+}
+
+gboolean
+emu_personality_lookup_id (const VfioEmuDevice * dev, uint32_t id,
+    EmuMode * mode)
+{
+  guint index, buffer;
+
+  if (!emu_personality_buffer_of_id (dev, id, &index, &buffer))
+    return FALSE;
   *mode = g_array_index (dev->modes, EmuMode, index);
   return TRUE;
 }
@@ -314,6 +338,38 @@ emu_personality_export_count (const VfioEmuDevice * dev, uint32_t id)
       GUINT_TO_POINTER (id));
 
   return e ? e->count : 0;
+}
+
+gboolean
+emu_personality_ids_follow_dmabufs (const VfioEmuDevice * dev)
+{
+  return dev->personality == VFIO_EMU_PERSONALITY_GVTG;
+}
+
+void
+emu_personality_dmabuf_exported (VfioEmuDevice * dev, uint32_t id)
+{
+  EmuScanout *s = find_scanout_by_id (dev, id);
+
+  if (s)
+    s->open_dmabufs++;
+}
+
+/* dmabuf_gem_object_free(): the object leaves the idr and the list that
+ * intel_vgpu_query_plane() searches, and its export records go with it. */
+void
+emu_personality_dmabuf_released (VfioEmuDevice * dev, uint32_t id)
+{
+  gint i = scanout_index_of_id (dev, id);
+  EmuScanout *s;
+
+  if (i < 0)
+    return;
+  s = &g_array_index (dev->scanouts, EmuScanout, i);
+  if (s->open_dmabufs == 0 || --s->open_dmabufs > 0)
+    return;
+  g_array_remove_index (dev->scanouts, i);
+  g_hash_table_remove (dev->exports, GUINT_TO_POINTER (id));
 }
 
 void

@@ -34,6 +34,8 @@ typedef struct
   uint64_t size;
   uint32_t flags;
   gboolean edid;
+  uint32_t type;                /* of the type capability, 0: none */
+  uint32_t subtype;
 } EmuRegion;
 
 struct _VfioEmuDevice
@@ -47,7 +49,11 @@ struct _VfioEmuDevice
   dev_t mem_dev;
   ino_t mem_ino;
   uint64_t mem_size;
-  uint64_t display_size;        /* size of the display region */
+  uint64_t display_size;        /* size of the display regions */
+  guint display_region;         /* the region the plane names */
+  gboolean second_display;      /* VFIO_EMU_DISPLAY_REGION2_INDEX exists */
+  uint32_t display_type[2];     /* type capability of each display region */
+  uint32_t display_subtype[2];
   GArray *modes;                /* EmuMode, in the order first shown */
   int mode;                     /* index in modes, -1: none yet */
   guint buffer;                 /* scan-out buffer of the mode shown */
@@ -68,6 +74,7 @@ struct _VfioEmuDevice
   GHashTable *exports;          /* dmabuf_id -> EmuExport, this life */
   GArray *scanouts;             /* EmuScanout (MBOCHS, GVTG), this life */
   uint32_t next_id;             /* MBOCHS: never reused while the mdev is */
+  unsigned life;                /* counts the device lives that ended */
   gboolean request_offered;     /* GENERIC: VFIO_PCI_REQ_IRQ_INDEX */
   int request_fd;               /* dup of the registered eventfd, or -1 */
 };
@@ -101,6 +108,10 @@ G_GNUC_INTERNAL int emu_personality_query_errno (VfioEmuDevice * dev);
 G_GNUC_INTERNAL gboolean emu_personality_lookup_id (const VfioEmuDevice *
     dev, uint32_t id, EmuMode * mode);
 
+/* The mode index and scan-out buffer of id @id; FALSE when unknown. */
+G_GNUC_INTERNAL gboolean emu_personality_buffer_of_id (const VfioEmuDevice *
+    dev, uint32_t id, guint * mode, guint * buffer);
+
 /* The negative errno of GET_GFX_DMABUF for an unknown id. */
 G_GNUC_INTERNAL int emu_personality_unknown_id_errno (const VfioEmuDevice *
     dev);
@@ -116,6 +127,16 @@ G_GNUC_INTERNAL void emu_personality_record_export (VfioEmuDevice * dev,
 
 G_GNUC_INTERNAL unsigned emu_personality_export_count (const VfioEmuDevice *
     dev, uint32_t id);
+
+/* Whether the driver frees an id when its last dma-buf is released
+ * (GVTG); then emu_personality_dmabuf_exported() and
+ * emu_personality_dmabuf_released() follow the dma-bufs of each id. */
+G_GNUC_INTERNAL gboolean emu_personality_ids_follow_dmabufs (const
+    VfioEmuDevice * dev);
+G_GNUC_INTERNAL void emu_personality_dmabuf_exported (VfioEmuDevice * dev,
+    uint32_t id);
+G_GNUC_INTERNAL void emu_personality_dmabuf_released (VfioEmuDevice * dev,
+    uint32_t id);
 
 /* The last device fd closed: forget what the driver forgets then. */
 G_GNUC_INTERNAL void emu_personality_life_ends (VfioEmuDevice * dev);

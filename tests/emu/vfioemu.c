@@ -238,6 +238,11 @@ typedef struct
   VfioEmuDevice *dev;           /* FD_DEVICE, FD_DMABUF */
   int mmap_errno;               /* FD_DMABUF: what mmap() fails with */
   uint64_t mmap_limit;          /* FD_DMABUF: bytes it maps, whole pages */
+  uint32_t dmabuf_id;           /* FD_DMABUF */
+  gboolean of_scanout;          /* FD_DMABUF: of a buffer, not a raw plane */
+  guint mode_index;             /* FD_DMABUF of a buffer: which one */
+  guint buffer;
+  unsigned life;                /* FD_DMABUF: the device life it came from */
 } EmuFile;
 
 typedef struct
@@ -263,7 +268,8 @@ static struct
   GPtrArray *faults;            /* EmuFault */
   char *sysfs_root;
   pid_t sysfs_owner;            /* a forked child must not remove it */
-} emu;
+  int closing_fd;               /* close() of it in progress, or -1 */
+} emu = {.closing_fd = -1 };
 
 /* Set while this thread holds emu_mutex: interposed calls made from inside
  * the emulator (glib, libc) go straight to libc. */
@@ -350,10 +356,56 @@ detach_group (EmuFile * group)
   container_unref (container);
 }
 
+static gboolean
+is_same_file (const EmuFile * file, const struct stat *st)
+{
+  return file->st_dev == st->st_dev && file->st_ino == st->st_ino;
+}
+
+/* Whether an fd of this process that the table does not know (a dup not
+ * used yet; the one being closed aside) still holds @file. */
+static gboolean
+file_has_unknown_fd (const EmuFile * file)
+{
+  DIR *dir = opendir ("/proc/self/fd");
+  struct dirent *entry;
+  gboolean found = FALSE;
+
+  if (!dir)
+    return FALSE;
+  while (!found && (entry = readdir (dir))) {
+    struct stat st;
+    int fd;
+
+    if (!g_ascii_isdigit (entry->d_name[0]))
+      continue;
+    fd = atoi (entry->d_name);
+    if (fd == emu.closing_fd || fd == dirfd (dir))
+      continue;
+    found = fstat (fd, &st) == 0 && is_same_file (file, &st);
+  }
+  closedir (dir);
+  return found;
+}
+
+/* The last fd of a dma-buf is gone: the driver may free its id (GVT-g). */
+static void
+release_dmabuf (EmuFile * file)
+{
+  VfioEmuDevice *dev = file->dev;
+
+  if (!file->of_scanout || !dev->open || file->life != dev->life)
+    return;
+  if (emu_personality_ids_follow_dmabufs (dev) && !file_has_unknown_fd (file))
+    emu_personality_dmabuf_released (dev, file->dmabuf_id);
+}
+
 /* The last fd of @file is gone: what the kernel's release() does. */
 static void
 release_file (EmuFile * file)
 {
+  if (file->kind == FD_DMABUF)
+    release_dmabuf (file);
   if (file->kind == FD_CONTAINER)
     container_unref (file->container);
   if (file->kind == FD_GROUP) {
@@ -373,12 +425,6 @@ file_unref (EmuFile * file)
   g_free (file);
 }
 
-static gboolean
-is_same_file (const EmuFile * file, const struct stat *st)
-{
-  return file->st_dev == st->st_dev && file->st_ino == st->st_ino;
-}
-
 /* Drops fd number @fd from the table; the caller closes it (or it is closed
  * already and its number was handed out again). */
 static void
@@ -395,13 +441,16 @@ forget_fd_locked (int fd)
   file_unref (file);
 }
 
+/* close (@fd) is about to happen. */
 static void
 forget_fd (int fd)
 {
   if (fd < 0)
     return;
   emu_lock ();
+  emu.closing_fd = fd;
   forget_fd_locked (fd);
+  emu.closing_fd = -1;
   emu_unlock ();
 }
 
@@ -578,6 +627,7 @@ static void
 end_device_life (VfioEmuDevice * dev)
 {
   dev->open = FALSE;
+  dev->life++;
   emu_personality_life_ends (dev);
   if (dev->request_fd >= 0) {
     real.close (dev->request_fd);
@@ -718,11 +768,24 @@ fd_device_is_gone (const EmuFile * file)
   return FALSE;
 }
 
+/* The second display region lies far above the first, which grows with
+ * the largest mode shown. */
+#define DISPLAY2_OFFSET (REGION_OFFSET (VFIO_EMU_DISPLAY_REGION_INDEX) + \
+    ((uint64_t) 256 << 20))
+
+static uint64_t
+display_region_offset (guint index)
+{
+  return index == VFIO_EMU_DISPLAY_REGION2_INDEX ? DISPLAY2_OFFSET :
+      REGION_OFFSET (VFIO_EMU_DISPLAY_REGION_INDEX);
+}
+
 static guint
 device_num_regions (const VfioEmuDevice * dev)
 {
   if (dev->flags & VFIO_EMU_REGION)
-    return VFIO_EMU_DISPLAY_REGION_INDEX + 1;
+    return (dev->second_display ? VFIO_EMU_DISPLAY_REGION2_INDEX :
+        VFIO_EMU_DISPLAY_REGION_INDEX) + 1;
   if (dev->flags & VFIO_EMU_EDID)
     return VFIO_EMU_EDID_REGION_INDEX + 1;
   return VFIO_PCI_NUM_REGIONS;
@@ -746,11 +809,19 @@ describe_region (const VfioEmuDevice * dev, uint32_t index, EmuRegion * r)
     r->size = EDID_REGION_SIZE;
     r->flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
     r->edid = TRUE;
-  } else if (index == VFIO_EMU_DISPLAY_REGION_INDEX
+    r->type = VFIO_REGION_TYPE_GFX;
+    r->subtype = VFIO_REGION_SUBTYPE_GFX_EDID;
+  } else if ((index == VFIO_EMU_DISPLAY_REGION_INDEX
+          || index == VFIO_EMU_DISPLAY_REGION2_INDEX)
       && (dev->flags & VFIO_EMU_REGION)) {
+    guint n = index - VFIO_EMU_DISPLAY_REGION_INDEX;
+
+    r->offset = display_region_offset (index);
     r->size = dev->display_size;
     r->flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE |
         VFIO_REGION_INFO_FLAG_MMAP;
+    r->type = dev->display_type[n];
+    r->subtype = dev->display_subtype[n];
   }
   return TRUE;
 }
@@ -1269,10 +1340,8 @@ device_get_info (VfioEmuDevice * dev, struct vfio_device_info *info)
 static int
 device_get_region_info (VfioEmuDevice * dev, struct vfio_region_info *info)
 {
-  const struct vfio_region_info_cap_type cap = {
+  struct vfio_region_info_cap_type cap = {
     .header = {.id = VFIO_REGION_INFO_CAP_TYPE,.version = 1,.next = 0},
-    .type = VFIO_REGION_TYPE_GFX,
-    .subtype = VFIO_REGION_SUBTYPE_GFX_EDID,
   };
   const uint32_t needed = sizeof (*info) + sizeof (cap);
   EmuRegion region;
@@ -1288,8 +1357,10 @@ device_get_region_info (VfioEmuDevice * dev, struct vfio_region_info *info)
   info->size = region.size;
   info->offset = region.offset;
   info->cap_offset = 0;
-  if (!region.edid)
+  if (!region.type)
     return 0;
+  cap.type = region.type;
+  cap.subtype = region.subtype;
 
   info->flags |= VFIO_REGION_INFO_FLAG_CAPS;
   if (info->argsz < needed) {
@@ -1352,7 +1423,7 @@ describe_plane (VfioEmuDevice * dev, gboolean region,
   plane->stride = mode->stride;
   plane->size = mode->size;
   if (region)
-    plane->region_index = VFIO_EMU_DISPLAY_REGION_INDEX;
+    plane->region_index = dev->display_region;
   else
     plane->dmabuf_id = emu_personality_shown_id (dev);
 }
@@ -1431,6 +1502,8 @@ lookup_buffer (const VfioEmuDevice * dev, uint32_t id, EmuMode * mode)
 static int
 device_export_dmabuf (VfioEmuDevice * dev, uint32_t id)
 {
+  guint mode_index = 0, buffer = 0;
+  gboolean of_scanout;
   EmuMode mode;
   EmuFile *file;
   int fd, ret;
@@ -1439,6 +1512,8 @@ device_export_dmabuf (VfioEmuDevice * dev, uint32_t id)
     return -ENOTTY;
   if (!lookup_buffer (dev, id, &mode))
     return emu_personality_unknown_id_errno (dev);
+  of_scanout = !(dev->raw_set && id == dev->raw.dmabuf_id)
+      && emu_personality_buffer_of_id (dev, id, &mode_index, &buffer);
   emu_personality_record_export (dev, id);
 
   /* mbochs exports without O_CLOEXEC (dma_buf_fd (buf, 0)). */
@@ -1454,6 +1529,13 @@ device_export_dmabuf (VfioEmuDevice * dev, uint32_t id)
   }
   file = add_fd (fd, FD_DMABUF, FALSE);
   file->dev = dev;
+  file->dmabuf_id = id;
+  file->of_scanout = of_scanout;
+  file->mode_index = mode_index;
+  file->buffer = buffer;
+  file->life = dev->life;
+  if (of_scanout)
+    emu_personality_dmabuf_exported (dev, id);
   file->mmap_errno = emu_personality_dmabuf_mmap_errno (dev);
   /* dma_buf_mmap_internal(): whole pages inside the buffer's size. */
   file->mmap_limit = mode.backing & ~(uint64_t) (EMU_PAGE_SIZE - 1);
@@ -1774,6 +1856,7 @@ device_new (const char *uuid, int group, VfioEmuFlags flags)
   dev->group = group;
   dev->flags = flags;
   dev->mode = -1;
+  dev->display_region = VFIO_EMU_DISPLAY_REGION_INDEX;
   dev->modes = g_array_new (FALSE, TRUE, sizeof (EmuMode));
   dev->counts = g_hash_table_new (NULL, NULL);
   dev->request_fd = -1;
@@ -1926,12 +2009,12 @@ find_or_add_mode (VfioEmuDevice * dev, const EmuMode * mode)
 static void
 show_mode_in_region (VfioEmuDevice * dev, const EmuMode * mode)
 {
-  uint64_t offset = REGION_OFFSET (VFIO_EMU_DISPLAY_REGION_INDEX);
+  uint64_t offset = display_region_offset (dev->display_region);
 
   dev->display_size = MAX (dev->display_size, mode->size);
   if (grow_device_memory (dev, offset + dev->display_size) < 0
       || fill_file (dev->mem_fd, offset, mode->size, mode,
-          VFIO_EMU_DISPLAY_REGION_INDEX) < 0)
+          dev->display_region) < 0)
     g_critical ("vfioemu: cannot fill the display region: %s",
         g_strerror (errno));
 }
@@ -1972,7 +2055,7 @@ shown_id (VfioEmuDevice * dev)
   if (dev->blank || dev->mode < 0)
     return 0;
   if (!(dev->flags & VFIO_EMU_DMABUF))
-    return VFIO_EMU_DISPLAY_REGION_INDEX;
+    return dev->display_region;
   return emu_personality_shown_id (dev);
 }
 
@@ -1993,6 +2076,38 @@ show_buffer_locked (VfioEmuDevice * dev, guint index)
     dev->buffer = index;
   dev->last_flip_time = monotonic_ns ();
   return shown_id (dev);
+}
+
+void
+vfio_emu_set_display_region (VfioEmuDevice * dev, unsigned index)
+{
+  g_return_if_fail (dev != NULL && (dev->flags & VFIO_EMU_REGION));
+  g_return_if_fail (index == VFIO_EMU_DISPLAY_REGION_INDEX
+      || index == VFIO_EMU_DISPLAY_REGION2_INDEX);
+
+  emu_lock ();
+  if (index == VFIO_EMU_DISPLAY_REGION2_INDEX)
+    dev->second_display = TRUE;
+  dev->display_region = index;
+  if (current_mode (dev))
+    show_mode_in_region (dev, current_mode (dev));
+  emu_unlock ();
+}
+
+void
+vfio_emu_set_region_type (VfioEmuDevice * dev, unsigned index,
+    uint32_t type, uint32_t subtype)
+{
+  guint n = index - VFIO_EMU_DISPLAY_REGION_INDEX;
+
+  g_return_if_fail (dev != NULL);
+  g_return_if_fail (index == VFIO_EMU_DISPLAY_REGION_INDEX
+      || index == VFIO_EMU_DISPLAY_REGION2_INDEX);
+
+  emu_lock ();
+  dev->display_type[n] = type;
+  dev->display_subtype[n] = subtype;
+  emu_unlock ();
 }
 
 uint32_t
@@ -2107,6 +2222,24 @@ vfio_emu_unplug_pending (VfioEmuDevice * dev)
   pending = dev->unplug_pending;
   emu_unlock ();
   return pending;
+}
+
+gboolean
+vfio_emu_dmabuf_buffer (int fd, unsigned *mode, unsigned *buffer)
+{
+  EmuFile *file;
+  gboolean found;
+
+  ensure_real_symbols ();
+  emu_lock ();
+  file = lookup_fd (fd);
+  found = file && file->kind == FD_DMABUF && file->of_scanout;
+  if (found) {
+    *mode = file->mode_index;
+    *buffer = file->buffer;
+  }
+  emu_unlock ();
+  return found;
 }
 
 unsigned

@@ -26,7 +26,8 @@
  *
  * Region layout of the device fd: region i at offset (i + 1) MiB; the EDID
  * region (VFIO_EMU_EDID) is index 9 like mbochs, the display region of
- * region planes (VFIO_EMU_REGION) index 16 like mdpy, mmap-able; the PCI
+ * region planes (VFIO_EMU_REGION) index 16 like mdpy, mmap-able (a second
+ * one, index 17, at offset 16 MiB + 256 MiB on demand); the PCI
  * config space (VFIO_PCI_CONFIG_REGION_INDEX, 256 bytes, the vendor and
  * device id of the personality at offsets 0 and 2) is there on every
  * device; the other PCI regions answer size 0. Dma-buf fds are memfds;
@@ -79,8 +80,13 @@ typedef struct _VfioEmuDevice VfioEmuDevice;
  *   gets argsz 48, CAPS and cap_offset 32 without the capability. Strict
  *   about double exports. PCI ids 0x1234:0x1111.
  * GVTG (drivers/gpu/drm/i915/gvt/dmabuf.c): ids per (mode, scan-out
- *   buffer), the lowest free id from 1, released when the device life ends
- *   (so reused after a reopen); GET_GFX_DMABUF of an unknown id is EINVAL;
+ *   buffer), the lowest free id from 1. An id is freed when the last
+ *   dma-buf exported for it is released (a dup the emulator has not seen
+ *   counts), or when the device life ends if it was never exported; the
+ *   next new buffer shown gets the lowest free number, and a buffer whose
+ *   id was freed gets a new one when shown again. Its export count
+ *   (vfio_emu_export_count()) goes with it. GET_GFX_DMABUF of an unknown id
+ *   is EINVAL;
  *   size = stride * height rounded up to whole tiles (X 8 rows, Y and Yf
  *   32), the dma-buf page-rounded; a dma-buf refuses mmap() with ENODEV;
  *   every export is a new fd, re-exports are fine. PCI ids 0x8086:0x1912.
@@ -94,9 +100,12 @@ typedef enum
   VFIO_EMU_PERSONALITY_GVTG,
 } VfioEmuPersonality;
 
-/* Region indexes of the EDID region and of the region-plane framebuffer. */
+/* Region indexes of the EDID region and of the region-plane framebuffer;
+ * a second display region exists once the guest moves its plane there
+ * (vfio_emu_set_display_region()). */
 #define VFIO_EMU_EDID_REGION_INDEX VFIO_PCI_NUM_REGIONS
 #define VFIO_EMU_DISPLAY_REGION_INDEX 16
+#define VFIO_EMU_DISPLAY_REGION2_INDEX 17
 
 /* drm_plane_type values (DRM_PLANE_TYPE_* of the kernel). */
 #define VFIO_EMU_PLANE_PRIMARY 1
@@ -148,11 +157,24 @@ void vfio_emu_set_group_open_errno (int group, int err);
  * Every id of a mode shown so far can be exported. MBOCHS and GVTG hand ids
  * out per buffer shown, see VfioEmuPersonality. The pixels
  * of each buffer are filled with vfio_emu_pixel() at export. A region
- * device (VFIO_EMU_REGION) shows the mode in its display region, filled
- * with id VFIO_EMU_DISPLAY_REGION_INDEX; the region grows to the largest
- * mode shown. */
+ * device (VFIO_EMU_REGION) shows the mode in the display region its plane
+ * names (VFIO_EMU_DISPLAY_REGION_INDEX unless moved), filled with that
+ * region's index as the id; the regions grow to the largest mode shown. */
 void vfio_emu_set_mode (VfioEmuDevice * dev, uint32_t fourcc,
     uint64_t modifier, uint32_t width, uint32_t height, uint32_t stride);
+
+/* A region device moves its plane to display region @index
+ * (VFIO_EMU_DISPLAY_REGION_INDEX or VFIO_EMU_DISPLAY_REGION2_INDEX) with
+ * the same layout: the plane names that region, which shows the current
+ * mode filled with id @index. Region 17 exists from the first call naming
+ * it on (the device then has 18 regions). */
+void vfio_emu_set_display_region (VfioEmuDevice * dev, unsigned index);
+
+/* Gives display region @index a VFIO_REGION_INFO_CAP_TYPE capability of
+ * @type and @subtype (0 and 0: none, the default), as a driver labelling
+ * the region as something else would. */
+void vfio_emu_set_region_type (VfioEmuDevice * dev, unsigned index,
+    uint32_t type, uint32_t subtype);
 
 /* Show the other buffer of the current mode (buffer 0 <-> 1); returns the
  * new dmabuf_id (as vfio_emu_current_id()). Region planes have no buffers
@@ -218,6 +240,12 @@ gboolean vfio_emu_request (VfioEmuDevice * dev);
 /* Exports of dmabuf_id @id of @dev in the current device life (0 once the
  * last device fd is closed). */
 unsigned vfio_emu_export_count (VfioEmuDevice * dev, uint32_t id);
+
+/* The scan-out buffer that dma-buf @fd holds: the index of its mode (in
+ * the order first shown) and of the buffer in it, whatever its dmabuf_id
+ * names now. FALSE when @fd is not a dma-buf of a mode's buffer (a raw
+ * plane's, or no dma-buf at all). */
+gboolean vfio_emu_dmabuf_buffer (int fd, unsigned *mode, unsigned *buffer);
 
 /* Whether a second export of an id in one device life aborts (GENERIC,
  * MBOCHS); default TRUE, and vfio_emu_reset() restores it. FALSE counts the

@@ -1005,6 +1005,11 @@ get_region_info_raw (GstVfioDevice * self, guint index, GError ** error)
       g_free (info);
       if (device_is_gone (self, err))
         set_gone_error (self, error);
+      else if (err == EINVAL)
+        /* The answer for an index the device lacks (argsz is right). */
+        g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_NOT_FOUND,
+            "%s has no region %u: %s", self->description, index,
+            g_strerror (err));
       else
         g_set_error (error, GST_VFIO_ERROR, is_transient (err) ?
             GST_VFIO_ERROR_TRANSIENT : GST_VFIO_ERROR_FAILED,
@@ -1022,6 +1027,38 @@ get_region_info_raw (GstVfioDevice * self, guint index, GError ** error)
   return info;
 }
 
+/* The type capability in the chain of @raw: FALSE without one. Every
+ * offset comes from the kernel but is still bounded by the buffer. */
+static gboolean
+region_type (const struct vfio_region_info *raw, guint32 * type,
+    guint32 * subtype)
+{
+  guint32 offset;
+  guint hops = 0;
+
+  if (!(raw->flags & VFIO_REGION_INFO_FLAG_CAPS))
+    return FALSE;
+
+  for (offset = raw->cap_offset; offset && hops < 16; hops++) {
+    const struct vfio_info_cap_header *header;
+    const struct vfio_region_info_cap_type *cap;
+
+    if (offset < sizeof (*raw) || raw->argsz < sizeof (*cap)
+        || offset > raw->argsz - sizeof (*cap))
+      return FALSE;
+    header = (const struct vfio_info_cap_header *) ((const guint8 *) raw +
+        offset);
+    cap = (const struct vfio_region_info_cap_type *) header;
+    if (header->id == VFIO_REGION_INFO_CAP_TYPE) {
+      *type = cap->type;
+      *subtype = cap->subtype;
+      return TRUE;
+    }
+    offset = header->next;
+  }
+  return FALSE;
+}
+
 static void
 region_from_raw (GstVfioRegionInfo * region,
     const struct vfio_region_info *raw)
@@ -1030,12 +1067,17 @@ region_from_raw (GstVfioRegionInfo * region,
   region->flags = raw->flags;
   region->offset = raw->offset;
   region->size = raw->size;
+  if (!region_type (raw, &region->type, &region->subtype))
+    region->type = region->subtype = 0;
 }
 
 /**
  * gst_vfio_device_get_region_info:
  * @index: a region index (e.g. from a region plane)
- * @info: (out caller-allocates): the region
+ * @info: (out caller-allocates): the region, with the type of its type
+ *   capability if it has one
+ * @error: %GST_VFIO_ERROR_NOT_FOUND when the device has no region @index
+ *   (it answers EINVAL)
  *
  * Returns: %TRUE on success
  */
@@ -1054,34 +1096,14 @@ gst_vfio_device_get_region_info (GstVfioDevice * self, guint index,
   return TRUE;
 }
 
-/* Whether the capability chain of @raw names the GFX EDID region type. Every
- * offset comes from the kernel but is still bounded by the buffer. */
+/* Whether the capability chain of @raw names the GFX EDID region type. */
 static gboolean
 region_is_edid (const struct vfio_region_info *raw)
 {
-  guint32 offset;
-  guint hops = 0;
+  guint32 type, subtype;
 
-  if (!(raw->flags & VFIO_REGION_INFO_FLAG_CAPS))
-    return FALSE;
-
-  for (offset = raw->cap_offset; offset && hops < 16; hops++) {
-    const struct vfio_info_cap_header *header;
-    const struct vfio_region_info_cap_type *type;
-
-    if (offset < sizeof (*raw) || raw->argsz < sizeof (*type)
-        || offset > raw->argsz - sizeof (*type))
-      return FALSE;
-    header = (const struct vfio_info_cap_header *) ((const guint8 *) raw +
-        offset);
-    type = (const struct vfio_region_info_cap_type *) header;
-    if (header->id == VFIO_REGION_INFO_CAP_TYPE
-        && type->type == VFIO_REGION_TYPE_GFX
-        && type->subtype == VFIO_REGION_SUBTYPE_GFX_EDID)
-      return TRUE;
-    offset = header->next;
-  }
-  return FALSE;
+  return region_type (raw, &type, &subtype) && type == VFIO_REGION_TYPE_GFX
+      && subtype == VFIO_REGION_SUBTYPE_GFX_EDID;
 }
 
 static gboolean

@@ -12,6 +12,8 @@ G_BEGIN_DECLS
  * @flags: VFIO_REGION_INFO_FLAG_*
  * @offset: offset of the region in the device fd
  * @size: size of the region in bytes
+ * @type: the VFIO_REGION_TYPE_* of its type capability, 0 without one
+ * @subtype: the VFIO_REGION_SUBTYPE_* of its type capability
  */
 typedef struct
 {
@@ -19,6 +21,8 @@ typedef struct
   guint32 flags;
   guint64 offset;
   guint64 size;
+  guint32 type;
+  guint32 subtype;
 } GstVfioRegionInfo;
 
 /**

@@ -24,6 +24,12 @@
  *
  * An export the device refuses for good (mbochs: a framebuffer that does
  * not start on a page) is remembered and refused again without an ioctl.
+ * Refused ids are entries too and count against the same bound, so a guest
+ * cannot grow the table by showing one refused framebuffer after another.
+ * Where re-exports are safe they are dropped like idle memories, and tried
+ * again a second after they were made (GVT-g refuses an id whose object
+ * went away and hands the number out again, for another framebuffer); on
+ * an export-once device they stay, as the exports do.
  *
  * The GstDmaBufAllocator owns each fd: it closes it when the last buffer
  * holding the memory is gone. Thread-safe: the table has its own lock.
@@ -44,11 +50,16 @@
 GST_DEBUG_CATEGORY_STATIC (gst_vfio_dmabuf_cache_debug);
 #define GST_CAT_DEFAULT gst_vfio_dmabuf_cache_debug
 
+/* How long a refusal stands where re-exports are safe: one try a second
+ * for a framebuffer the guest keeps showing. */
+#define REFUSAL_LIFETIME G_TIME_SPAN_SECOND
+
 typedef struct
 {
   guint32 id;
   GstMemory *memory;            /* NULL: the device refused to export it */
   gchar *refusal;
+  gint64 refused_at;            /* monotonic time of the refusal */
   guint64 size;
   guint64 last_seen;
 } CacheEntry;
@@ -151,9 +162,9 @@ gst_vfio_export_table_has_exports (GstVfioExportTable * table)
 /**
  * gst_vfio_dmabuf_cache_new:
  * @device: the device whose dma-bufs are looked up
- * @max_entries: how many ids may be exported, e.g.
- *   %GST_VFIO_DMABUF_CACHE_DEFAULT_SIZE (see the export policy for what
- *   happens past it)
+ * @max_entries: how many ids the device file may keep, exported or
+ *   refused, e.g. %GST_VFIO_DMABUF_CACHE_DEFAULT_SIZE (see the export
+ *   policy for what happens past it)
  *
  * Returns: (transfer full): a cache on the export table of @device's file
  */
@@ -214,16 +225,17 @@ gst_vfio_dmabuf_cache_get_policy (GstVfioDmabufCache * cache)
   return cache->table->policy;
 }
 
-/* Only the table holds it: no buffer anywhere references the memory. */
+/* A refusal, or a memory that only the table holds: no buffer anywhere
+ * references it. */
 static gboolean
 entry_is_idle (const CacheEntry * entry)
 {
-  return entry->memory
-      && GST_MINI_OBJECT_REFCOUNT_VALUE (entry->memory) == 1;
+  return !entry->memory
+      || GST_MINI_OBJECT_REFCOUNT_VALUE (entry->memory) == 1;
 }
 
-/* Repeatable exports only: drops the least recently seen idle entry;
- * FALSE when none is idle. */
+/* Repeatable exports only: drops the least recently seen idle entry (a
+ * refusal or a memory); FALSE when none is idle. */
 static gboolean
 evict_one (GstVfioExportTable * table)
 {
@@ -242,29 +254,35 @@ evict_one (GstVfioExportTable * table)
         table->exported);
     return FALSE;
   }
-  GST_DEBUG ("evicting dma-buf id %u", oldest->id);
-  table->exported--;
+  GST_DEBUG ("evicting %s id %u", oldest->memory ? "dma-buf" : "refused",
+      oldest->id);
+  if (oldest->memory)
+    table->exported--;
   g_hash_table_remove (table->entries, GUINT_TO_POINTER (oldest->id));
   return TRUE;
 }
 
-/* Whether a new id may be exported; makes room where the policy allows. */
+/* Whether a new id may take an entry (exported or refused); makes room
+ * where the policy allows. */
 static gboolean
 make_room (GstVfioDmabufCache * cache, guint32 id, GError ** error)
 {
   GstVfioExportTable *table = cache->table;
+  guint entries = g_hash_table_size (table->entries);
 
   if (table->policy == GST_VFIO_EXPORT_REPEATABLE) {
     /* Entries kept past the bound while in use go once they are idle. */
-    while (table->exported >= cache->max_entries && evict_one (table));
+    while (g_hash_table_size (table->entries) >= cache->max_entries
+        && evict_one (table));
     return TRUE;
   }
-  if (table->exported < cache->max_entries)
+  if (entries < cache->max_entries)
     return TRUE;
   g_set_error (error, GST_VFIO_ERROR, GST_VFIO_ERROR_REJECTED,
-      "The guest shows framebuffer %u after %u others, the most this "
-      "device's exporter allows (it must not export a framebuffer twice, so "
-      "none is dropped). Raise max-framebuffers.", id, table->exported);
+      "The guest shows framebuffer %u after %u others (%u exported, %u "
+      "refused), the most this device's exporter allows (it must not export "
+      "a framebuffer twice, so none is dropped). Raise max-framebuffers.",
+      id, entries, table->exported, entries - table->exported);
   return FALSE;
 }
 
@@ -310,7 +328,17 @@ refused_entry (guint32 id, const GError * error)
 
   entry->id = id;
   entry->refusal = g_strdup (error->message);
+  entry->refused_at = g_get_monotonic_time ();
   return entry;
+}
+
+/* Where re-exports are safe, an old refusal is forgotten: the number may
+ * name another framebuffer by now. */
+static gboolean
+refusal_expired (const GstVfioExportTable * table, const CacheEntry * entry)
+{
+  return !entry->memory && table->policy == GST_VFIO_EXPORT_REPEATABLE
+      && g_get_monotonic_time () - entry->refused_at >= REFUSAL_LIFETIME;
 }
 
 static CacheEntry *
@@ -322,6 +350,11 @@ find_or_export (GstVfioDmabufCache * cache, guint32 id, gboolean * exported,
   CacheEntry *entry;
 
   entry = g_hash_table_lookup (table->entries, GUINT_TO_POINTER (id));
+  if (entry && refusal_expired (table, entry)) {
+    GST_DEBUG ("trying refused id %u again", id);
+    g_hash_table_remove (table->entries, GUINT_TO_POINTER (id));
+    entry = NULL;
+  }
   if (entry)
     return entry;
   if (!make_room (cache, id, error))
@@ -362,8 +395,9 @@ find_or_export (GstVfioDmabufCache * cache, guint32 id, gboolean * exported,
  * @plane: a validated dma-buf plane
  * @exported: (out) (optional): set to %TRUE when this call exported the id
  * @error: %GST_VFIO_ERROR_REJECTED when the plane does not fit its dma-buf,
- *   when the device refuses to export it, or when it is past the bound of
- *   an export-once device; else what the export failed with
+ *   when the device (or another process's export of the id) refuses the
+ *   export, or when a new id is past the bound of an export-once device;
+ *   else what the export failed with
  *
  * Returns: (transfer full) (nullable): the memory for @plane's dmabuf_id,
  * the same one every time

@@ -367,6 +367,62 @@ GST_START_TEST (test_refused_export_not_retried)
 
 GST_END_TEST;
 
+/* Waits until rejected-planes is past @count. */
+static void
+wait_rejected_past (GstHarness * h, guint64 count)
+{
+  for (gint i = 0; i < 5000 && stat_of (h->element, "rejected-planes") <=
+      count; i++)
+    g_usleep (1000);
+  fail_unless (stat_of (h->element, "rejected-planes") > count,
+      "rejected-planes stayed at %" G_GUINT64_FORMAT, count);
+}
+
+/* Refused framebuffers take their place under max-framebuffers: past it, a
+ * new framebuffer is skipped and counted, not exported. */
+GST_START_TEST (test_refused_count_against_bound)
+{
+  GstHarness *h = harness_on (-1);
+  GstBus *bus;
+  GstMessage *warning;
+  GError *error = NULL;
+  gchar *debug = NULL;
+  guint64 rejected;
+
+  g_object_set (h->element, "max-framebuffers", 3, NULL);
+  bus = attach_bus (h->element);
+  gst_harness_play (h);
+  pull_one (h);
+
+  vfio_emu_fail_ioctl (dev, VFIO_DEVICE_GET_GFX_DMABUF, EINVAL, 1, 2);
+  for (guint32 id = 5; id <= 6; id++) {
+    rejected = stat_of (h->element, "rejected-planes");
+    show_id (id);
+    wait_rejected_past (h, rejected);
+  }
+  fail_unless_equals_int (exports (), 3);
+  warning = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
+      GST_MESSAGE_WARNING);
+  fail_unless (warning != NULL, "no warning for a refused export");
+  gst_message_parse_warning (warning, &error, &debug);
+  fail_unless (strstr (debug, "refuses to export") != NULL, "%s", debug);
+  g_clear_error (&error);
+  g_free (debug);
+  gst_message_unref (warning);
+
+  /* A framebuffer the device would export, past the bound. */
+  rejected = stat_of (h->element, "rejected-planes");
+  show_id (7);
+  wait_rejected_past (h, rejected + 10);
+  fail_unless_equals_int (exports (), 3);
+  fail_unless_equals_uint64 (stat_of (h->element, "exports"), 1);
+
+  gst_harness_teardown (h);
+  release_bus (bus);
+}
+
+GST_END_TEST;
+
 /* Pulls events until EOS; fails without it. */
 static void
 expect_eos (GstHarness * h)
@@ -507,12 +563,36 @@ GST_START_TEST (test_mbochs_panning_guest)
 
 GST_END_TEST;
 
+/* Pulls until a buffer's memory differs from the one of @old (held, so
+ * the comparison means something); returns that buffer. */
+static GstBuffer *
+pull_new_buffer (GstHarness * h, GstBuffer * old)
+{
+  GstMemory *old_mem = old ? gst_buffer_peek_memory (old, 0) : NULL;
+
+  for (gint i = 0; i < 1000; i++) {
+    GstBuffer *buf = gst_harness_pull (h);
+
+    fail_unless (buf != NULL);
+    if (gst_buffer_peek_memory (buf, 0) != old_mem)
+      return buf;
+    gst_buffer_unref (buf);
+  }
+  fail ("the memory never changed");
+  return NULL;
+}
+
 /* GVT-g exports a new object each time: past the bound, idle framebuffers
- * are dropped and exported again, and no frame is skipped. */
+ * are dropped and exported again, and no frame is skipped. GVT-g frees the
+ * id of a dropped framebuffer with its last dma-buf and hands the number
+ * to the next new framebuffer: what the element pushes for a number is
+ * always the framebuffer that has it now, never the one that had it. */
 GST_START_TEST (test_gvtg_reexports_past_bound)
 {
   GstHarness *h;
-  GstMemory *mem = NULL;
+  GstBuffer *buf = NULL;
+  guint32 first_id[6] = { 0, };
+  gboolean renumbered = FALSE;
 
   vfio_emu_reset ();
   dev = vfio_emu_add_mdev (UUID, GROUP, VFIO_EMU_DMABUF | VFIO_EMU_EDID);
@@ -523,11 +603,87 @@ GST_START_TEST (test_gvtg_reexports_past_bound)
   g_object_set (h->element, "max-framebuffers", 4, NULL);
   gst_harness_play (h);
   for (guint n = 0; n < 18; n++) {
-    vfio_emu_show_buffer (dev, n % 6);
-    mem = pull_new_memory (h, mem);
+    guint shown = n % 6, mode, buffer;
+    guint32 id = vfio_emu_show_buffer (dev, shown);
+    GstBuffer *next = pull_new_buffer (h, buf);
+    gint fd = gst_dmabuf_memory_get_fd (gst_buffer_peek_memory (next, 0));
+
+    fail_unless (vfio_emu_dmabuf_buffer (fd, &mode, &buffer));
+    fail_unless_equals_int (mode, 0);
+    fail_unless (buffer == shown, "the guest shows buffer %u as id %u, the "
+        "element pushed buffer %u", shown, id, buffer);
+    if (!first_id[shown])
+      first_id[shown] = id;
+    renumbered |= first_id[shown] != id;
+    gst_clear_buffer (&buf);
+    buf = next;
   }
+  gst_clear_buffer (&buf);
+  fail_unless (renumbered, "no framebuffer got another number: the test "
+      "did not exercise GVT-g's reuse of ids");
   fail_unless (stat_of (h->element, "exports") > 6);
   fail_unless_equals_uint64 (stat_of (h->element, "rejected-planes"), 0);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* Pulls the next buffer within two seconds, or NULL. */
+static GstBuffer *
+pull_within_2s (GstHarness * h)
+{
+  GstBuffer *buf = NULL;
+
+  for (gint i = 0; i < 2000 && !buf; i++) {
+    buf = gst_harness_try_pull (h);
+    if (!buf)
+      g_usleep (1000);
+  }
+  return buf;
+}
+
+/* capture-mode=on-change skips a framebuffer with the number of the last
+ * one pushed. On GVT-g that number may have gone to another framebuffer
+ * meanwhile: here the last pushed one is dropped to make room for one
+ * whose export fails, GVT-g frees its id, and the next new framebuffer gets
+ * it. That one is news and must be pushed. */
+GST_START_TEST (test_gvtg_on_change_reused_number)
+{
+  GstHarness *h;
+  GstBuffer *buf;
+  guint mode, buffer;
+  guint32 id;
+
+  vfio_emu_reset ();
+  dev = vfio_emu_add_mdev (UUID, GROUP, VFIO_EMU_DMABUF | VFIO_EMU_EDID);
+  vfio_emu_set_personality (dev, VFIO_EMU_PERSONALITY_GVTG);
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, WIDTH,
+      HEIGHT, 0);
+  h = harness_on (-1);
+  gst_util_set_object_arg (G_OBJECT (h->element), "capture-mode",
+      "on-change");
+  g_object_set (h->element, "max-framebuffers", 1, NULL);
+  gst_harness_play (h);
+  buf = gst_harness_pull (h);
+  fail_unless (buf != NULL);
+  gst_buffer_unref (buf);
+  fail_unless_equals_int (vfio_emu_current_id (dev), 1);
+
+  /* Buffer 1 (id 2) is refused: id 1 was dropped for it, and freed. */
+  vfio_emu_fail_ioctl (dev, VFIO_DEVICE_GET_GFX_DMABUF, EINVAL, 1, 1);
+  fail_unless_equals_int (vfio_emu_show_buffer (dev, 1), 2);
+  wait_rejected_past (h, 0);
+
+  /* Buffer 2 is new and gets number 1. */
+  id = vfio_emu_show_buffer (dev, 2);
+  fail_unless_equals_int (id, 1);
+  buf = pull_within_2s (h);
+  fail_unless (buf != NULL, "the guest's new framebuffer %u was taken for "
+      "the one pushed before", id);
+  fail_unless (vfio_emu_dmabuf_buffer (gst_dmabuf_memory_get_fd
+          (gst_buffer_peek_memory (buf, 0)), &mode, &buffer));
+  fail_unless_equals_int (buffer, 2);
+  gst_buffer_unref (buf);
   gst_harness_teardown (h);
 }
 
@@ -551,6 +707,33 @@ GST_START_TEST (test_request_irq_ends_stream)
   fail_unless (vfio_emu_request (dev), "no eventfd registered");
   gst_structure_free (wait_element_message (bus, "vfiogfxsrc-removed"));
   expect_eos (h);
+
+  gst_harness_teardown (h);
+  release_bus (bus);
+}
+
+GST_END_TEST;
+
+/* The removal request comes while the guest shows no plane yet: the wait
+ * for the first plane ends too, with the message and EOS. */
+GST_START_TEST (test_request_irq_before_first_plane)
+{
+  GstHarness *h;
+  GstBus *bus;
+
+  vfio_emu_set_request_irq (dev, TRUE);
+  vfio_emu_set_blank (dev, TRUE);
+  h = harness_on (-1);
+  bus = attach_bus (h->element);
+  gst_harness_play (h);
+  for (gint i = 0; i < 5000 && stat_of (h->element, "queries") < 5; i++)
+    g_usleep (1000);
+  fail_unless (stat_of (h->element, "queries") >= 5, "no wait for a plane");
+
+  fail_unless (vfio_emu_request (dev), "no eventfd registered");
+  gst_structure_free (wait_element_message (bus, "vfiogfxsrc-removed"));
+  expect_eos (h);
+  fail_unless_equals_uint64 (stat_of (h->element, "frames"), 0);
 
   gst_harness_teardown (h);
   release_bus (bus);
@@ -594,11 +777,14 @@ exports_suite (void)
   tcase_add_test (tc, test_device_fd_is_duplicated);
   tcase_add_test (tc, test_dmabuf_fds_close_on_exec);
   tcase_add_test (tc, test_refused_export_not_retried);
+  tcase_add_test (tc, test_refused_count_against_bound);
   tcase_add_test (tc, test_vmm_exit_ends_stream);
   tcase_add_test (tc, test_vmm_exit_mid_capture_is_no_error);
   tcase_add_test (tc, test_mbochs_panning_guest);
   tcase_add_test (tc, test_gvtg_reexports_past_bound);
+  tcase_add_test (tc, test_gvtg_on_change_reused_number);
   tcase_add_test (tc, test_request_irq_ends_stream);
+  tcase_add_test (tc, test_request_irq_before_first_plane);
   tcase_add_test (tc, test_request_irq_left_to_vmm);
   return s;
 }

@@ -419,6 +419,60 @@ GST_START_TEST (test_refused_export_remembered)
 
 GST_END_TEST;
 
+/* The guest shows framebuffer @id of the current layout, backed by a
+ * dma-buf of exactly its size. */
+static GstVfioPlane
+show_raw_id (guint32 id)
+{
+  struct vfio_device_gfx_plane_info info = {
+    .drm_format = DRM_FORMAT_XRGB8888,
+    .drm_format_mod = DRM_FORMAT_MOD_LINEAR,
+    .width = 640,
+    .height = 480,
+    .stride = 2560,
+    .size = 2560 * 480,
+    .dmabuf_id = id,
+  };
+
+  vfio_emu_set_raw_plane (dev, &info, info.size);
+  return query_id (id);
+}
+
+/* Refused ids count against the bound like exported ones: a guest showing
+ * one refused framebuffer after another (mbochs: a new id for every scan-out
+ * offset, refused when it is not on a page) cannot grow the table, and a
+ * new id past the bound is not exported. */
+GST_START_TEST (test_refused_exports_bounded)
+{
+  GstVfioDmabufCache *cache = gst_vfio_dmabuf_cache_new (device, 4);
+  gboolean exported = TRUE;
+  GstVfioPlane plane;
+
+  vfio_emu_fail_ioctl (dev, VFIO_DEVICE_GET_GFX_DMABUF, EINVAL, 1, 4);
+  for (guint32 id = 10; id < 14; id++) {
+    plane = show_raw_id (id);
+    assert_lookup_fails (cache, &plane, &exported, GST_VFIO_ERROR_REJECTED,
+        "refuses to export");
+  }
+  fail_unless_equals_int (exports (), 4);
+
+  plane = show_raw_id (14);
+  assert_lookup_fails (cache, &plane, &exported, GST_VFIO_ERROR_REJECTED,
+      "max-framebuffers");
+  fail_if (exported);
+  fail_unless_equals_int (exports (), 4);
+  assert_entries (cache, 0);
+
+  /* The refused ones are still refused without an ioctl. */
+  plane = show_raw_id (10);
+  assert_lookup_fails (cache, &plane, &exported, GST_VFIO_ERROR_REJECTED,
+      "refuses to export");
+  fail_unless_equals_int (exports (), 4);
+  gst_vfio_dmabuf_cache_free (cache);
+}
+
+GST_END_TEST;
+
 /* The memories outlive the cache and the device. */
 GST_START_TEST (test_memory_outlives_cache)
 {
@@ -557,41 +611,60 @@ GST_START_TEST (test_unplug)
 
 GST_END_TEST;
 
+/* The size of the dma-buf behind @memory. */
+static gsize
+memory_size (GstMemory * memory)
+{
+  return gst_memory_get_sizes (memory, NULL, NULL);
+}
+
 /* GVT-g makes a new object at each export: past max_entries, idle
- * memories go, least recently seen first, and are exported again. */
+ * memories go, least recently seen first, and are exported again. GVT-g
+ * frees an id with its last dma-buf, so the number of an evicted
+ * framebuffer comes back for a new one: the memory is always that of the
+ * framebuffer shown now. */
 GST_START_TEST (test_bound_repeatable)
 {
   GstVfioDmabufCache *cache = gst_vfio_dmabuf_cache_new (device, 4);
+  /* Id 1 is evicted for id 5 and freed; the next new one gets it. */
+  const guint32 ids[] = { 1, 2, 3, 4, 5, 1 };
   gboolean exported;
   GstVfioPlane plane;
   GstMemory *mem;
 
   fail_unless_equals_int (gst_vfio_dmabuf_cache_get_policy (cache),
       GST_VFIO_EXPORT_REPEATABLE);
-  /* Three modes, two buffers each: ids 1..6. */
+  /* Three modes (640, 704 and 768 wide), two buffers each. */
   for (guint m = 0; m < 3; m++) {
     set_mode (640 + 64 * m, 480);
-    lookup_and_release (cache);
+    plane = query_id (ids[2 * m]);
+    gst_memory_unref (lookup (cache, &plane, NULL));
     vfio_emu_flip (dev);
-    lookup_and_release (cache);
+    plane = query_id (ids[2 * m + 1]);
+    gst_memory_unref (lookup (cache, &plane, NULL));
     fail_unless (vfio_emu_live_dmabufs (dev) <= 4);
     fail_unless (gst_vfio_dmabuf_cache_get_size (cache) <= 4);
   }
   fail_unless_equals_int (exports (), 6);
   assert_entries (cache, 4);
 
-  /* The newest are kept: ids 5 and 6 come without an export. */
-  plane = query_id (6);
+  /* The newest are kept: id 1, now the second 768-wide buffer, comes
+   * without an export, and is that buffer, not the first 640-wide one. */
+  plane = query_id (1);
   mem = lookup (cache, &plane, &exported);
   fail_if (exported);
+  fail_unless_equals_int (memory_size (mem), 768 * 4 * 480);
   gst_memory_unref (mem);
   fail_unless_equals_int (exports (), 6);
 
-  /* Id 1, evicted long ago, is exported again, and the bound holds. */
+  /* The first 640-wide buffer lost its number: it gets the lowest free one
+   * (2, freed with its eviction), is exported again, and the bound
+   * holds. */
   set_mode (640, 480);
-  plane = query_id (1);
+  plane = query_id (2);
   mem = lookup (cache, &plane, &exported);
   fail_unless (exported);
+  fail_unless_equals_int (memory_size (mem), 640 * 4 * 480);
   gst_memory_unref (mem);
   fail_unless_equals_int (exports (), 7);
   fail_unless_equals_int (vfio_emu_live_dmabufs (dev), 4);
@@ -629,14 +702,15 @@ GST_START_TEST (test_held_not_evicted)
   gst_memory_unref (mem);
 
   /* Everything held: the cache grows past its bound rather than drop a
-   * memory in use. */
+   * memory in use. The new buffers get the numbers freed by the evictions
+   * (GVT-g frees an id with its last dma-buf). */
   vfio_emu_flip (dev);
-  plane = query_id (4);
+  plane = query_id (2);
   mem = lookup (cache, &plane, NULL);   /* evicts id 3, the only idle one */
   assert_entries (cache, 2);
 
   set_mode (1280, 720);
-  plane = query_id (5);
+  plane = query_id (3);
   third = lookup (cache, &plane, NULL);
   assert_entries (cache, 3);
   fail_unless_equals_int (exports (), 5);
@@ -654,6 +728,93 @@ GST_START_TEST (test_held_not_evicted)
   gst_vfio_dmabuf_cache_free (cache);
   gst_clear_object (&device);
   fail_unless_equals_int (vfio_emu_live_dmabufs (dev), 0);
+}
+
+GST_END_TEST;
+
+/* A refused id is an entry like the others where re-exports are safe:
+ * it goes when the bound needs room, so that a number the driver hands out
+ * again later (GVT-g reuses freed ids) is exported then. */
+GST_START_TEST (test_refused_evicted_repeatable)
+{
+  GstVfioDmabufCache *cache = gst_vfio_dmabuf_cache_new (device, 2);
+  gboolean exported;
+  GstVfioPlane plane;
+  GstMemory *mem;
+
+  vfio_emu_fail_ioctl (dev, VFIO_DEVICE_GET_GFX_DMABUF, EINVAL, 1, 1);
+  plane = show_raw_id (7);
+  assert_lookup_fails (cache, &plane, &exported, GST_VFIO_ERROR_REJECTED,
+      NULL);
+
+  /* Two more framebuffers fill the bound: the refusal is the oldest. */
+  for (guint32 id = 8; id <= 9; id++) {
+    plane = show_raw_id (id);
+    gst_memory_unref (lookup (cache, &plane, NULL));
+  }
+  fail_unless_equals_int (exports (), 3);
+
+  plane = show_raw_id (7);
+  mem = lookup (cache, &plane, &exported);
+  fail_unless (exported);
+  fail_unless_equals_int (exports (), 4);
+  fail_unless (gst_vfio_dmabuf_cache_get_size (cache) <= 2);
+  gst_memory_unref (mem);
+  gst_vfio_dmabuf_cache_free (cache);
+}
+
+GST_END_TEST;
+
+/* GVT-g answers EINVAL for an id whose object went away between the
+ * query and the export, and hands the number to the next framebuffer: a
+ * refusal there is tried again after a second, however empty the table,
+ * and not before. */
+GST_START_TEST (test_refusal_expires_repeatable)
+{
+  GstVfioDmabufCache *cache = gst_vfio_dmabuf_cache_new (device,
+      GST_VFIO_DMABUF_CACHE_DEFAULT_SIZE);
+  gboolean exported;
+  GstVfioPlane plane;
+  GstMemory *mem;
+
+  vfio_emu_fail_ioctl (dev, VFIO_DEVICE_GET_GFX_DMABUF, EINVAL, 1, 1);
+  plane = show_raw_id (7);
+  for (guint i = 0; i < 3; i++)
+    assert_lookup_fails (cache, &plane, &exported, GST_VFIO_ERROR_REJECTED,
+        NULL);
+  fail_unless_equals_int (exports (), 1);
+
+  g_usleep (1100 * 1000);
+  mem = lookup (cache, &plane, &exported);
+  fail_unless (exported);
+  fail_unless_equals_int (exports (), 2);
+  gst_memory_unref (mem);
+  gst_vfio_dmabuf_cache_free (cache);
+}
+
+GST_END_TEST;
+
+/* Refusals never hold the table past its bound on their own. */
+GST_START_TEST (test_refused_bounded_repeatable)
+{
+  GstVfioDmabufCache *cache = gst_vfio_dmabuf_cache_new (device, 2);
+  GstVfioPlane plane;
+  gboolean exported;
+
+  vfio_emu_fail_ioctl (dev, VFIO_DEVICE_GET_GFX_DMABUF, EINVAL, 1, 0);
+  for (guint32 id = 20; id < 30; id++) {
+    plane = show_raw_id (id);
+    assert_lookup_fails (cache, &plane, &exported, GST_VFIO_ERROR_REJECTED,
+        NULL);
+  }
+  fail_unless_equals_int (exports (), 10);
+
+  /* Id 20 was dropped to make room: it is tried again. */
+  plane = show_raw_id (20);
+  assert_lookup_fails (cache, &plane, &exported, GST_VFIO_ERROR_REJECTED,
+      NULL);
+  fail_unless_equals_int (exports (), 11);
+  gst_vfio_dmabuf_cache_free (cache);
 }
 
 GST_END_TEST;
@@ -711,6 +872,7 @@ vfiodmabufcache_suite (void)
   tcase_add_test (tc, test_bound_export_once);
   tcase_add_test (tc, test_caches_share_exports);
   tcase_add_test (tc, test_refused_export_remembered);
+  tcase_add_test (tc, test_refused_exports_bounded);
   tcase_add_test (tc, test_memory_outlives_cache);
   tcase_add_test (tc, test_cache_holds_device);
   tcase_add_test (tc, test_plane_larger_than_dmabuf);
@@ -724,6 +886,9 @@ vfiodmabufcache_suite (void)
   tcase_add_test (tc_gvtg, test_bound_repeatable);
   tcase_add_test (tc_gvtg, test_held_not_evicted);
   tcase_add_test (tc_gvtg, test_bound_after_all_held);
+  tcase_add_test (tc_gvtg, test_refused_evicted_repeatable);
+  tcase_add_test (tc_gvtg, test_refused_bounded_repeatable);
+  tcase_add_test (tc_gvtg, test_refusal_expires_repeatable);
 
   return s;
 }

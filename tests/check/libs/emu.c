@@ -2081,31 +2081,87 @@ GST_START_TEST (test_gvtg)
   close (buf1);
   close (buf2);
 
-  /* Tiled: whole tile rows. */
+  /* Both released: id 1 is free for the next framebuffer. Tiled: whole
+   * tile rows. */
   vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, x_tiled, 1000, 601, 4096);
   fail_unless_equals_int (query (fd, VFIO_GFX_PLANE_TYPE_DMABUF,
           VFIO_EMU_PLANE_PRIMARY, &plane), 0);
   fail_unless_equals_int (plane.size, 4096 * 608);
-  fail_unless_equals_int (plane.dmabuf_id, 2);
+  fail_unless_equals_int (plane.dmabuf_id, 1);
   vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, y_tiled, 1024, 770, 4096);
   fail_unless_equals_int (query (fd, VFIO_GFX_PLANE_TYPE_DMABUF,
           VFIO_EMU_PLANE_PRIMARY, &plane), 0);
   fail_unless_equals_int (plane.size, 4096 * 800);
-  fail_unless_equals_int (plane.dmabuf_id, 3);
+  fail_unless_equals_int (plane.dmabuf_id, 2);
   /* Double buffering: two ids per mode. */
-  fail_unless_equals_int (vfio_emu_flip (dev), 4);
   fail_unless_equals_int (vfio_emu_flip (dev), 3);
+  fail_unless_equals_int (vfio_emu_flip (dev), 2);
 
   /* Unknown ids: EINVAL. */
-  assert_fails_with (export (fd, 5), EINVAL);
+  assert_fails_with (export (fd, 4), EINVAL);
   assert_fails_with (export (fd, 0), EINVAL);
 
-  /* The ids are released when the device closes: the lowest is reused. */
+  /* Ids never exported are released when the device closes: the lowest
+   * is reused. */
   close (fd);
   fd = ioctl (group_fd, VFIO_GROUP_GET_DEVICE_FD, UUID);
   assert_fails_with (export (fd, 3), EINVAL);
   fail_unless_equals_int (query_primary_id (fd), 1);
   fail_unless_equals_int (vfio_emu_flip (dev), 2);
+  close_stack (fd, container_fd, group_fd);
+}
+
+GST_END_TEST;
+
+/* GVT-g frees an id when the last dma-buf exported for it is released
+ * (the dmabuf object's kref, dmabuf_gem_object_free() -> idr_remove()); a
+ * framebuffer queried and never exported keeps its id (initref). The next
+ * new framebuffer gets the lowest free id. */
+GST_START_TEST (test_gvtg_ids_freed_on_release)
+{
+  VfioEmuDevice *dev = add_personality (UUID, GROUP,
+      VFIO_EMU_PERSONALITY_GVTG);
+  int container_fd, group_fd;
+  int fd = open_stack (GROUP, UUID, &container_fd, &group_fd);
+  int a, b, c, copy;
+
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 64,
+      32, 0);
+  fail_unless_equals_int (query_primary_id (fd), 1);
+  fail_unless_equals_int (vfio_emu_show_buffer (dev, 1), 2);
+  fail_unless_equals_int (query_primary_id (fd), 2);
+  fail_unless_equals_int (vfio_emu_show_buffer (dev, 2), 3);
+
+  /* Id 1 lives while one of its dma-bufs is open. */
+  a = export (fd, 1);
+  b = export (fd, 1);
+  fail_unless (a >= 0 && b >= 0);
+  close (a);
+  c = export (fd, 1);
+  fail_unless (c >= 0);
+  close (b);
+  close (c);
+  assert_fails_with (export (fd, 1), EINVAL);
+  fail_unless_equals_int (vfio_emu_export_count (dev, 1), 0);
+
+  /* Id 2, never exported, stays. */
+  a = export (fd, 2);
+  fail_unless (a >= 0);
+
+  /* A new framebuffer gets number 1; the one that had it gets another. */
+  fail_unless_equals_int (vfio_emu_show_buffer (dev, 3), 1);
+  fail_unless_equals_int (vfio_emu_show_buffer (dev, 0), 4);
+
+  /* A dup of a dma-buf keeps it (and its id) alive. */
+  close (a);
+  fail_unless_equals_int (vfio_emu_show_buffer (dev, 1), 2);
+  a = export (fd, 3);
+  copy = dup (a);
+  close (a);
+  a = export (fd, 3);
+  fail_unless (a >= 0);
+  close (a);
+  close (copy);
   close_stack (fd, container_fd, group_fd);
 }
 
@@ -2337,6 +2393,7 @@ emu_suite (void)
   tcase_add_test (tc_personality, test_mbochs_region_info);
   tcase_add_test (tc_personality, test_unplug_waits_for_close);
   tcase_add_test (tc_personality, test_gvtg);
+  tcase_add_test (tc_personality, test_gvtg_ids_freed_on_release);
 
   suite_add_tcase (s, tc_irq);
   tcase_add_checked_fixture (tc_irq, reset, reset);

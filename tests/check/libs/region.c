@@ -221,7 +221,9 @@ GST_START_TEST (test_region_smaller_than_plane)
 
 GST_END_TEST;
 
-/* A region without the mmap flag (here the EDID region) is refused. */
+/* A region the device labels as something else (here the EDID region),
+ * or one without the mmap flag, is no display region: the frame is
+ * rejected, naming the region and why. */
 GST_START_TEST (test_region_not_mappable)
 {
   struct vfio_device_gfx_plane_info info = {
@@ -240,7 +242,52 @@ GST_START_TEST (test_region_not_mappable)
   open_emulated (VFIO_EMU_REGION | VFIO_EMU_EDID);
 
   plane = show_raw_plane (&info);
-  assert_map_fails (&plane, GST_VFIO_ERROR_NOT_SUPPORTED, NULL);
+  assert_map_fails (&plane, GST_VFIO_ERROR_REJECTED, "region 9 is the EDID");
+
+  /* Index 12: the device reports it, empty and not mappable. */
+  info.region_index = 12;
+  plane = show_raw_plane (&info);
+  assert_map_fails (&plane, GST_VFIO_ERROR_REJECTED,
+      "region 12 cannot be mapped");
+}
+
+GST_END_TEST;
+
+/* A mappable region of the right size that carries the type capability of
+ * a known non-display region (migration, an IGD OpRegion, EDID) is
+ * refused; a type this library does not know is left to the driver. */
+GST_START_TEST (test_region_typed)
+{
+  const struct
+  {
+    guint32 type, subtype;
+    const gchar *needle;
+  } refused[] = {
+    {VFIO_REGION_TYPE_GFX, VFIO_REGION_SUBTYPE_GFX_EDID, "EDID"},
+    {VFIO_REGION_TYPE_MIGRATION_DEPRECATED,
+        VFIO_REGION_SUBTYPE_MIGRATION_DEPRECATED, "migration"},
+    {VFIO_REGION_TYPE_CCW, VFIO_REGION_SUBTYPE_CCW_SCHIB, "CCW"},
+    {VFIO_REGION_TYPE_PCI_VENDOR_TYPE | 0x8086,
+        VFIO_REGION_SUBTYPE_INTEL_IGD_OPREGION, "Intel IGD"},
+  };
+  GstVfioPlane plane;
+  GstMemory *mem;
+
+  vfio_emu_set_display_region (dev, VFIO_EMU_DISPLAY_REGION2_INDEX);
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++) {
+    vfio_emu_set_region_type (dev, VFIO_EMU_DISPLAY_REGION2_INDEX,
+        refused[i].type, refused[i].subtype);
+    plane = query ();
+    fail_unless_equals_int (plane.id, VFIO_EMU_DISPLAY_REGION2_INDEX);
+    assert_map_fails (&plane, GST_VFIO_ERROR_REJECTED, refused[i].needle);
+  }
+
+  vfio_emu_set_region_type (dev, VFIO_EMU_DISPLAY_REGION2_INDEX,
+      VFIO_REGION_TYPE_PCI_VENDOR_TYPE | 0x10de, 0x42);
+  plane = query ();
+  mem = map_plane (&plane);
+  check_pixels (mem, &plane, VFIO_EMU_DISPLAY_REGION2_INDEX, plane.stride);
+  gst_memory_unref (mem);
 }
 
 GST_END_TEST;
@@ -260,7 +307,7 @@ GST_START_TEST (test_region_missing)
   GstVfioPlane plane;
 
   plane = show_raw_plane (&info);
-  assert_map_fails (&plane, GST_VFIO_ERROR_FAILED, "40");
+  assert_map_fails (&plane, GST_VFIO_ERROR_REJECTED, "region 40");
 
   /* A BAR, the config space or the VGA window is never a display region:
    * refused before anything looks it up. */
@@ -323,6 +370,7 @@ vfioregion_suite (void)
   tcase_add_test (tc, test_map_twice);
   tcase_add_test (tc, test_region_smaller_than_plane);
   tcase_add_test (tc, test_region_not_mappable);
+  tcase_add_test (tc, test_region_typed);
   tcase_add_test (tc, test_region_missing);
   tcase_add_test (tc, test_memory_outlives_device);
   tcase_add_test (tc, test_unplug);
