@@ -345,12 +345,18 @@ wait_for_tick (GstVfioGfxSrc * self, GstClockTime * running_time)
 
 /* Flip locking: the query at @now showed a new buffer (@buffer) or not;
  * the lock says when to query next and when the flip was, which stamps
- * the buffer (strictly after the one before). */
+ * the buffer (strictly after the one before). A region plane shows no
+ * flips (the guest draws into the same region, pushed at every query):
+ * there the ticks stay on the poll grid. */
 static void
 follow_flips (GstVfioGfxSrc * self, GstClockTime now, GstBuffer * buffer)
 {
   GstClockTime flip_time = GST_CLOCK_TIME_NONE;
 
+  if (self->plane.type == GST_VFIO_PLANE_TYPE_REGION) {
+    self->next_query = GST_CLOCK_TIME_NONE;
+    return;
+  }
   self->next_query = gst_vfio_flip_lock_observe (self->flip_lock, now,
       buffer != NULL, &flip_time);
   if (!buffer || !GST_CLOCK_TIME_IS_VALID (flip_time))

@@ -210,6 +210,70 @@ GST_START_TEST (test_late_ticks_log_no_error)
 
 GST_END_TEST;
 
+/* A region plane (mdpy, NVIDIA) has no flip to see: the region stays the
+ * same while the guest draws into it, so on-change pushes it at every
+ * query. Flip locking stays out of the way: the queries keep the poll
+ * grid, no burst of queries 0.5 ms apart, one query per frame. */
+GST_START_TEST (test_region_plane_polls)
+{
+  const GstClockTime period = GST_SECOND / 60, end = 10 * GST_SECOND;
+  GstHarness *h;
+  GstTestClock *clock;
+  GstClockTime last = GST_CLOCK_TIME_NONE, closest = GST_CLOCK_TIME_NONE;
+  guint64 queries, frames;
+  guint pulled = 0;
+  GstBuffer *buf;
+
+  vfio_emu_reset ();
+  dev = vfio_emu_add_mdev (UUID, GROUP, VFIO_EMU_REGION);
+  vfio_emu_set_mode (dev, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR, 64, 64,
+      0);
+  h = gst_harness_new_with_padnames ("vfiogfxsrc", NULL, "src");
+  g_object_set (h->element, "device", UUID, NULL);
+  gst_util_set_object_arg (G_OBJECT (h->element), "capture-mode",
+      "on-change");
+  gst_harness_set_sink_caps_str (h, "video/x-raw, max-framerate=60/1");
+  gst_harness_use_testclock (h);
+  clock = gst_harness_get_testclock (h);
+  gst_harness_play (h);
+
+  while (!GST_CLOCK_TIME_IS_VALID (last) || last < end) {
+    GstClockID id;
+    GstClockTime due;
+
+    gst_test_clock_wait_for_next_pending_id (clock, &id);
+    due = gst_clock_id_get_time (id);
+    gst_clock_id_unref (id);
+    if (GST_CLOCK_TIME_IS_VALID (last) && due > last)
+      closest = MIN (closest, due - last);
+    last = due;
+    gst_test_clock_set_time (clock, due);
+    gst_test_clock_crank (clock);
+    while ((buf = gst_harness_try_pull (h))) {
+      pulled++;
+      gst_buffer_unref (buf);
+    }
+  }
+  gst_test_clock_wait_for_next_pending_id (clock, NULL);
+  queries = stat_of (h->element, "queries");
+  frames = stat_of (h->element, "frames");
+
+  fail_unless (closest >= period - 1, "queries %" GST_TIME_FORMAT
+      " apart, the poll period is %" GST_TIME_FORMAT, GST_TIME_ARGS (closest),
+      GST_TIME_ARGS (period));
+  /* The first query (on the system clock) pushes nothing: it finds caps. */
+  fail_unless (queries <= frames + 1, "%" G_GUINT64_FORMAT " queries for %"
+      G_GUINT64_FORMAT " frames", queries, frames);
+  fail_unless (frames <= end / period + 2 && frames + 2 >= end / period,
+      "%" G_GUINT64_FORMAT " frames in 10 s at 60 Hz", frames);
+  fail_unless (pulled + 2 >= frames);
+
+  gst_object_unref (clock);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 static Suite *
 flipcapture_suite (void)
 {
@@ -220,6 +284,7 @@ flipcapture_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_pushes_follow_flips);
   tcase_add_test (tc, test_late_ticks_log_no_error);
+  tcase_add_test (tc, test_region_plane_polls);
   return s;
 }
 
