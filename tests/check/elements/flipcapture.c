@@ -102,9 +102,10 @@ typedef struct
 
 /* Plays a guest flipping at @hz (100 ppm slow, up to 0.5 ms late, a phase
  * the element does not know) against the element, which polls at @hz,
- * until @end of virtual time. */
+ * until @end of virtual time, with @flip_lock or without. */
 static void
-capture_flips (Guest * g, guint hz, GstClockTime end, Capture * c)
+capture_flips (Guest * g, guint hz, gboolean flip_lock, GstClockTime end,
+    Capture * c)
 {
   g_autofree gchar *caps = g_strdup_printf ("video/x-raw(memory:DMABuf), "
       "max-framerate=%u/1", hz);
@@ -115,7 +116,7 @@ capture_flips (Guest * g, guint hz, GstClockTime end, Capture * c)
   g->rand = g_rand_new_with_seed (7);
   g->flips = g_array_new (FALSE, FALSE, sizeof (GstClockTime));
   g->h = gst_harness_new_with_padnames ("vfiogfxsrc", NULL, "src");
-  g_object_set (g->h->element, "device", UUID, NULL);
+  g_object_set (g->h->element, "device", UUID, "flip-lock", flip_lock, NULL);
   gst_util_set_object_arg (G_OBJECT (g->h->element), "capture-mode",
       "on-change");
   gst_harness_set_sink_caps_str (g->h, caps);
@@ -232,7 +233,7 @@ check_pushes_follow_flips (guint hz)
   guint checked = 0, over_margin = 0, retries = 0;
   guint64 queries = 0, frames = 0;
 
-  capture_flips (&g, hz, end, &c);
+  capture_flips (&g, hz, TRUE, end, &c);
   c.acquired = last_burst_end (c.queries);
   fail_unless (GST_CLOCK_TIME_IS_VALID (c.acquired), "%u Hz: no burst", hz);
   fail_unless (c.acquired < GST_SECOND, "%u Hz: acquired at %"
@@ -297,6 +298,45 @@ check_pushes_follow_flips (guint hz)
       " queries for %" G_GUINT64_FORMAT " frames", hz, queries, frames);
   guest_free (&g, &c);
 }
+
+/* flip-lock=false: plain on-change. The queries stay on the element's own
+ * grid, a poll period apart, whatever the guest does; each flip is pushed
+ * by the first query after it, less than a period later, stamped with
+ * that query's time. */
+GST_START_TEST (test_without_flip_lock_polls)
+{
+  const GstClockTime end = 5 * GST_SECOND;
+  Guest g = { 0, };
+  Capture c = { 0, };
+  GstClockTime closest = GST_CLOCK_TIME_NONE, poll = GST_SECOND / 60;
+  guint64 queries, frames;
+
+  capture_flips (&g, 60, FALSE, end, &c);
+  fail_unless (!GST_CLOCK_TIME_IS_VALID (last_burst_end (c.queries)));
+  for (guint i = 1; i < c.queries->len; i++)
+    closest = MIN (closest, g_array_index (c.queries, GstClockTime, i) -
+        g_array_index (c.queries, GstClockTime, i - 1));
+  fail_unless (closest >= poll - 1, "queries %" GST_TIME_FORMAT " apart",
+      GST_TIME_ARGS (closest));
+  for (guint i = 1; i < c.pushes->len; i++) {
+    Push *p = &g_array_index (c.pushes, Push, i);
+
+    fail_unless (p->prev < p->flip && p->flip <= p->due,
+        "the flip at %" GST_TIME_FORMAT " pushed at %" GST_TIME_FORMAT,
+        GST_TIME_ARGS (p->flip), GST_TIME_ARGS (p->due));
+    fail_unless_equals_uint64 (p->pts, p->due);
+  }
+  queries = stat_of (g.h->element, "queries");
+  frames = stat_of (g.h->element, "frames");
+  /* The guest's clock is 100 ppm slow: a few polls see no flip. */
+  fail_unless (frames + 5 >= queries && frames <= queries, "%"
+      G_GUINT64_FORMAT " frames for %" G_GUINT64_FORMAT " queries", frames,
+      queries);
+  fail_unless (c.pushes->len >= 5 * 60 - 2, "%u pushes", c.pushes->len);
+  guest_free (&g, &c);
+}
+
+GST_END_TEST;
 
 GST_START_TEST (test_pushes_follow_flips_60)
 {
@@ -435,6 +475,7 @@ flipcapture_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_pushes_follow_flips_60);
   tcase_add_test (tc, test_pushes_follow_flips_144);
+  tcase_add_test (tc, test_without_flip_lock_polls);
   tcase_add_test (tc, test_late_ticks_log_no_error);
   tcase_add_test (tc, test_region_plane_polls);
   return s;
