@@ -465,6 +465,31 @@ GST_START_TEST (test_region_plane_polls)
 
 GST_END_TEST;
 
+/* A peer that takes anything, on an exporter whose dma-bufs the CPU cannot
+ * map (GVT-g, stock mbochs): the source finds out once and streams DMABuf.
+ * Finding out is not an error, and GStreamer's log shows none. */
+GST_START_TEST (test_unmappable_exporter_logs_no_error)
+{
+  GstHarness *h = gst_harness_new_with_padnames ("vfiogfxsrc", NULL, "src");
+  ErrorLog log;
+  gint errors;
+
+  vfio_emu_set_dmabuf_mmap_fails (dev, TRUE);
+  g_object_set (h->element, "device", UUID, NULL);
+  gst_harness_use_systemclock (h);
+  error_log_start (&log);
+  gst_harness_play (h);
+  for (guint i = 0; i < 3; i++)
+    gst_buffer_unref (gst_harness_pull (h));
+  gst_harness_teardown (h);
+  errors = error_log_stop (&log);
+  fail_unless (errors == 0, "%d ERROR messages, the first: %s", errors,
+      log.first);
+  error_log_clear (&log);
+}
+
+GST_END_TEST;
+
 static Suite *
 flipcapture_suite (void)
 {
@@ -477,6 +502,7 @@ flipcapture_suite (void)
   tcase_add_test (tc, test_pushes_follow_flips_144);
   tcase_add_test (tc, test_without_flip_lock_polls);
   tcase_add_test (tc, test_late_ticks_log_no_error);
+  tcase_add_test (tc, test_unmappable_exporter_logs_no_error);
   tcase_add_test (tc, test_region_plane_polls);
   return s;
 }
