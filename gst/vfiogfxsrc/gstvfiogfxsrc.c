@@ -662,7 +662,8 @@ install_properties (GObjectClass * gobject_class)
    * drift; without a regular grid (an idle desktop, variable frame times)
    * it polls as plain on-change does and tries again later. Buffers are
    * stamped with the estimated flip time. Costs about 1.2 queries per
-   * frame at 60 Hz; see docs/performance.md.
+   * frame at 60 Hz; see docs/performance.md. Region planes (mdpy, NVIDIA
+   * vGPU) show no flips, so on them it stays off: plain on-change.
    */
   properties[PROP_FLIP_LOCK] = g_param_spec_boolean ("flip-lock",
       "Flip lock", "In on-change mode, query just after the guest's "

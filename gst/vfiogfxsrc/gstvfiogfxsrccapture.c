@@ -16,6 +16,9 @@
 #include "gstvfiocopy.h"
 #include "gstvfiosrcerrors.h"
 
+#include <gst/allocators/allocators.h>
+#include <sys/mman.h>
+
 #define GST_CAT_DEFAULT gst_vfio_gfx_src_debug
 
 #define REJECT_WARNING_INTERVAL (5 * G_TIME_SPAN_SECOND)
@@ -136,11 +139,25 @@ wait_for_first_plane (GstVfioGfxSrc * self)
   return ret;
 }
 
+/* Whether the CPU can map @memory. A dma-buf is tried with the mmap()
+ * that GstFdMemory's map makes, which logs a refusal (GVT-g, stock mbochs)
+ * as an ERROR: here a refusal is an answer, not an error. */
 static gboolean
 memory_is_cpu_mappable (GstMemory * memory)
 {
   GstMapInfo map;
+  gsize maxsize;
+  gpointer data;
 
+  if (gst_is_fd_memory (memory)) {
+    gst_memory_get_sizes (memory, NULL, &maxsize);
+    data = mmap (NULL, maxsize, PROT_READ, MAP_SHARED,
+        gst_fd_memory_get_fd (memory), 0);
+    if (data == MAP_FAILED)
+      return FALSE;
+    munmap (data, maxsize);
+    return TRUE;
+  }
   if (!gst_memory_map (memory, &map, GST_MAP_READ))
     return FALSE;
   gst_memory_unmap (memory, &map);
@@ -394,12 +411,18 @@ wait_for_tick (GstVfioGfxSrc * self, GstClockTime * running_time)
 
 /* Flip locking: the query at @now showed a new buffer (@buffer) or not;
  * the lock says when to query next and when the flip was, which stamps
- * the buffer (strictly after the one before). */
+ * the buffer (strictly after the one before). A region plane shows no
+ * flips (the guest draws into the same region, pushed at every query):
+ * there the ticks stay on the poll grid. */
 static void
 follow_flips (GstVfioGfxSrc * self, GstClockTime now, GstBuffer * buffer)
 {
   GstClockTime flip_time = GST_CLOCK_TIME_NONE;
 
+  if (self->plane.type == GST_VFIO_PLANE_TYPE_REGION) {
+    self->next_query = GST_CLOCK_TIME_NONE;
+    return;
+  }
   self->next_query = gst_vfio_flip_lock_observe (self->flip_lock, now,
       buffer != NULL, &flip_time);
   if (!buffer || !GST_CLOCK_TIME_IS_VALID (flip_time))

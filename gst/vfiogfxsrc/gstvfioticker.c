@@ -68,9 +68,9 @@ running_time_now (GstClock * clock, GstClockTime base_time)
   return now > base_time ? now - base_time : 0;
 }
 
-/* One periodic id per grid: a tick costs one wait, no allocation and no
- * clock read. A new grid starts at tick 0 = now, or at tick n after
- * skipping late ticks. Called with the lock. */
+/* One periodic id per grid: a tick on time costs one wait, no allocation
+ * and no clock read. A new grid starts at tick 0 = now; after a late tick
+ * a new id takes the grid up again at tick n. Called with the lock. */
 static void
 ensure_id (GstVfioTicker * ticker, GstClock * clock, GstClockTime base_time)
 {
@@ -89,18 +89,22 @@ ensure_id (GstVfioTicker * ticker, GstClock * clock, GstClockTime base_time)
   ticker->id_base = base_time;
 }
 
-/* After the wait of tick n, @late behind it: skips the ticks missed. */
+/* After the wait of tick n, which returned @res @late behind it: skips
+ * the ticks missed. An id whose wait ended EARLY keeps that status, and
+ * the system clock logs an ERROR ("unexpected status") at its next wait:
+ * a late tick costs a new id on the same grid instead. */
 static void
-advance (GstVfioTicker * ticker, GstClockTime late)
+advance (GstVfioTicker * ticker, GstClockReturn res, GstClockTime late)
 {
   guint64 missed = late / ticker->period;
 
   ticker->n += 1 + missed;
-  if (missed == 0)
-    return;
-  GST_DEBUG ("late by %" GST_TIME_FORMAT ": skipping %" G_GUINT64_FORMAT
-      " ticks", GST_TIME_ARGS (late), missed);
-  drop_id (ticker);             /* the id would catch up tick by tick */
+  if (missed > 0)
+    GST_DEBUG ("late by %" GST_TIME_FORMAT ": skipping %" G_GUINT64_FORMAT
+        " ticks", GST_TIME_ARGS (late), missed);
+  /* Skipped ticks too: the id would catch up tick by tick. */
+  if (res == GST_CLOCK_EARLY || missed > 0)
+    drop_id (ticker);
 }
 
 /**
@@ -117,6 +121,7 @@ gst_vfio_ticker_wait (GstVfioTicker * ticker, GstClock * clock,
 {
   GstClockTimeDiff jitter = 0;
   GstClockTime due, late;
+  GstClockReturn res;
   GstClockID id;
 
   g_mutex_lock (&ticker->lock);
@@ -127,14 +132,14 @@ gst_vfio_ticker_wait (GstVfioTicker * ticker, GstClock * clock,
   due = ticker->first + ticker->n * ticker->period;
   g_mutex_unlock (&ticker->lock);
 
-  gst_clock_id_wait (id, &jitter);
+  res = gst_clock_id_wait (id, &jitter);
 
   g_mutex_lock (&ticker->lock);
   gst_clock_id_unref (id);
   if (ticker->flushing)
     goto flushing;
   late = MAX (jitter, 0);
-  advance (ticker, late);
+  advance (ticker, res, late);
   g_mutex_unlock (&ticker->lock);
 
   /* The wait has read the clock: the tick ended when it was due, or as

@@ -34,8 +34,9 @@
  * VM's mbochs, a guest flipping with tests/vm/guest's animate), one after
  * the other, --seconds each. A new dmabuf_id is a flip. Each query that
  * saw one prints "FLIPPUSH SCHEDULE SECONDS" (CLOCK_MONOTONIC, as the
- * guest's "guest: t=..." lines): benchreport.py flipvm pairs them with
- * the guest's flips.
+ * guest's "guest: t=..." lines), between "FLIPSTART" (the first query,
+ * which sees what the guest shows already) and "FLIPEND" (the last):
+ * benchreport.py flipvm pairs them with the guest's flips in that window.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -121,6 +122,11 @@ typedef struct
   guint64 flips;
   guint64 flips_pushed;
   guint64 cpu_ns;
+  /* The element's rows: GET_GFX_DMABUF calls on the device during the
+   * cell, and the framebuffers it pushed (one GstMemory each); -1 for
+   * the simulated rows, which export nothing. */
+  gint64 exports;
+  gint64 framebuffers;
 } CellResult;
 
 /* One schedule against one guest: queries at the times it asks for; a
@@ -179,14 +185,20 @@ typedef struct
   gint64 due;                   /* running time of the query released */
   gint64 latest;                /* the latest flip made by then, -1 none */
   gint64 pushed;                /* that flip, once pushed */
+  GHashTable *memories;         /* the GstMemory of each framebuffer pushed */
 } ElementCell;
 
 static GstPadProbeReturn
 count_push (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 {
   ElementCell *c = data;
+  GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
 
   c->res->pushes++;
+  /* Its memory stays cached (and alive) for the stream: a pointer is a
+   * framebuffer. */
+  if (gst_buffer_n_memory (buffer) > 0)
+    g_hash_table_add (c->memories, gst_buffer_peek_memory (buffer, 0));
   if (c->latest >= 0 && c->latest != c->pushed) {
     gdouble us = (c->due - c->latest) / 1e3;
 
@@ -219,8 +231,10 @@ element_cell (BenchDevice * dev, Schedule schedule, GArray * flips,
   GstElement *filter = gst_element_factory_make ("capsfilter", NULL);
   GstElement *sink = gst_element_factory_make ("fakesink", NULL);
   const gint64 *f = (const gint64 *) flips->data;
-  ElementCell c = {.res = res,.latest = -1,.pushed = -1 };
-  guint64 cpu, queries;
+  ElementCell c = {.res = res,.latest = -1,.pushed = -1,
+    .memories = g_hash_table_new (NULL, NULL)
+  };
+  guint64 cpu, queries, exports;
   GstClockTime base;
   GstPad *pad;
   guint i = 0;
@@ -243,6 +257,7 @@ element_cell (BenchDevice * dev, Schedule schedule, GArray * flips,
 
   cpu = bench_cpu_ns ();
   queries = queries_of (src);
+  exports = bench_device_ioctl_count (dev, BENCH_IOCTL_GET_GFX_DMABUF);
   while (c.due < end) {
     GstClockID id;
 
@@ -262,12 +277,17 @@ element_cell (BenchDevice * dev, Schedule schedule, GArray * flips,
   gst_test_clock_wait_for_next_pending_id (test_clock, NULL);
   res->queries = queries_of (src) - queries;
   res->cpu_ns = bench_cpu_ns () - cpu;
+  res->exports = bench_device_ioctl_count (dev, BENCH_IOCTL_GET_GFX_DMABUF) -
+      exports;
+  res->framebuffers = g_hash_table_size (c.memories);
+  g_hash_table_unref (c.memories);
   gst_element_set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (pipeline);
   gst_object_unref (clock);
   return TRUE;
 
 failed:
+  g_hash_table_unref (c.memories);
   gst_element_set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (pipeline);
   gst_object_unref (clock);
@@ -316,6 +336,10 @@ report_cell (const FlipGuest * guest, Schedule schedule, CellResult * res)
       MAX (res->flips, 1), "queries/flip");
   bench_figure (prefix, "cpu_ns_per_frame", (gdouble) res->cpu_ns /
       MAX (res->pushes, 1), "ns");
+  if (res->exports >= 0) {
+    bench_figure (prefix, "exports", res->exports, "exports");
+    bench_figure (prefix, "framebuffers", res->framebuffers, "framebuffers");
+  }
 }
 
 gint
@@ -323,10 +347,7 @@ bench_cmd_flipsim (void)
 {
   gdouble seconds = opts.seconds > 0 ? opts.seconds : 60;
   gint64 end = seconds * GST_SECOND;
-  BenchDevice *dev;
 
-  if (!(dev = bench_device_new (0, 640, 480)))
-    return 2;
   bench_note ("flip: simulated in virtual time, %.0f s per cell, all "
       "counted; guests at 60 and 144 Hz with +-0.5 ms of jitter, a random "
       "phase and 100 ppm of drift, and one flipping every 8-40 ms; a query "
@@ -334,11 +355,16 @@ bench_cmd_flipsim (void)
       seconds, PHASES);
   for (guint g = 0; g < G_N_ELEMENTS (guests); g++) {
     gint64 period = GST_SECOND / (guests[g].hz > 0 ? guests[g].hz : 60);
+    /* A device per guest: the element's row is the first to export its
+     * framebuffers, so its exports count them all. */
+    BenchDevice *dev = bench_device_new (g, 640, 480);
 
+    if (!dev)
+      return 2;
     for (guint s = 0; s < G_N_ELEMENTS (cells); s++) {
       g_autoptr (GRand) rand = g_rand_new_with_seed (SEED + g);
       g_autoptr (GArray) flips = guest_flips (&guests[g], end, rand);
-      CellResult res = { 0, };
+      CellResult res = {.exports = -1,.framebuffers = -1 };
       gboolean ok;
 
       res.latency = g_array_new (FALSE, FALSE, sizeof (gdouble));
@@ -348,9 +374,11 @@ bench_cmd_flipsim (void)
       g_array_unref (res.latency);
       if (!ok) {
         g_printerr ("vfio-bench: flipsim: QUERY_GFX_PLANE failed\n");
+        bench_device_free (dev);
         return 1;
       }
     }
+    bench_device_free (dev);
   }
   return 0;
 }
@@ -393,8 +421,12 @@ flipvm_schedule (gint fd, Schedule schedule, gint64 period, gdouble seconds)
   const gchar *name = schedule_names[schedule];
   g_autofree gchar *prefix = g_strdup_printf ("vm.flip.%s", name);
   gint64 start = bench_now_ns (), end = start + seconds * GST_SECOND;
-  gint64 next = start, last_id = query_id (fd), now;
+  gint64 next = start, last_id = query_id (fd), now, last_query = start;
   guint64 queries = 0, pushes = 0, cpu = bench_cpu_ns ();
+
+  /* The flips that count are those after the first query and up to the
+   * last: a flip before it is what the guest showed already. */
+  printf ("FLIPSTART %s %.9f\n", name, start / 1e9);
 
   while ((now = bench_now_ns ()) < end) {
     gint64 id;
@@ -405,6 +437,7 @@ flipvm_schedule (gint fd, Schedule schedule, gint64 period, gdouble seconds)
     if ((id = query_id (fd)) < 0)
       return FALSE;
     queries++;
+    last_query = now;
     flipped = id != last_id;
     last_id = id;
     if (flipped)
@@ -419,6 +452,7 @@ flipvm_schedule (gint fd, Schedule schedule, gint64 period, gdouble seconds)
         next += (now - next) / period * period + period;
     }
   }
+  printf ("FLIPEND %s %.9f\n", name, last_query / 1e9);
   bench_figure (prefix, "queries_per_frame", (gdouble) queries /
       MAX (pushes, 1), "queries/frame");
   bench_figure (prefix, "cpu_ns_per_frame", (gdouble) (bench_cpu_ns () -

@@ -23,7 +23,8 @@
   benchreport.py flipvm OUT
       Flip to push per schedule from a vfio-bench-dev flipvm run under
       tests/vm/guest: its FLIPPUSH lines paired with the guest's flips
-      ("guest: t=... flip"), both CLOCK_MONOTONIC. Prints BENCH lines.
+      ("guest: t=... flip") between the schedule's FLIPSTART and FLIPEND,
+      all CLOCK_MONOTONIC. Prints BENCH lines.
   benchreport.py table RESULTS
       The human table from the BENCH lines in RESULTS, then the targets.
   benchreport.py readme RESULTS README DOC
@@ -166,7 +167,11 @@ def percentile(values, pct):
 
 
 def cmd_flipvm(path):
-    flips, pushes, queries = [], {}, {}
+    """A flip counts when it falls between the schedule's first query
+    (FLIPSTART: what the guest showed then is not news) and its last
+    (FLIPEND); a push counts the latest flip before it, once, if that flip
+    counts. So no schedule pushes more than all of its flips."""
+    flips, pushes, queries, windows = [], {}, {}, {}
     for line in open(path):
         m = re.match(r"^BENCH vm\.flip\.(\S+)\.queries=(\S+) ", line)
         if m:
@@ -177,17 +182,23 @@ def cmd_flipvm(path):
         m = re.match(r"^FLIPPUSH (\S+) ([\d.]+)$", line)
         if m:
             pushes.setdefault(m.group(1), []).append(float(m.group(2)))
+        m = re.match(r"^FLIP(START|END) (\S+) ([\d.]+)$", line)
+        if m:
+            windows.setdefault(m.group(2), {})[m.group(1)] = float(m.group(3))
     flips.sort()
     for sched, times in pushes.items():
+        w = windows.get(sched, {})
+        start, end = w.get("START", times[0]), w.get("END", times[-1])
+        window = [i for i, f in enumerate(flips) if start < f <= end]
         latency, shown, i, latest = [], set(), 0, None
         for t in times:
             while i < len(flips) and flips[i] <= t:
                 latest = i
                 i += 1
-            if latest is not None and latest not in shown:
+            if latest is not None and latest not in shown and \
+                    start < flips[latest] <= end:
                 shown.add(latest)
                 latency.append((t - flips[latest]) * 1e6)
-        window = [f for f in flips if times[0] <= f <= times[-1]]
         p = "vm.flip.%s" % sched
         if not latency:
             continue

@@ -143,7 +143,8 @@ FLIP_SCHEDULES = ["every-tick", "on-change", "flip-locked"]
 
 def flip_rows(f):
     """[guest, schedule, p50 us, p99 us, max us, flips pushed, QUERY per
-    frame, QUERY per flip, CPU ns per frame] of the flipsim figures."""
+    frame, QUERY per flip, CPU ns per frame, exports / framebuffers pushed
+    (the element's rows only)] of the flipsim figures."""
     rows = []
     for label, g in FLIP_GUESTS:
         for s in FLIP_SCHEDULES:
@@ -156,12 +157,16 @@ def flip_rows(f):
                          f.fmt(p + "pushed_pct", "{:.1f} %"),
                          f.fmt(p + "queries_per_frame", "{:.3f}"),
                          f.fmt(p + "queries_per_flip", "{:.3f}"),
-                         f.fmt(p + "cpu_ns_per_frame")])
+                         f.fmt(p + "cpu_ns_per_frame"),
+                         "-" if f.get(p + "exports") is None else
+                         "%s / %s" % (f.fmt(p + "exports"),
+                                      f.fmt(p + "framebuffers"))])
     return rows
 
 
 FLIP_HEADER = ["guest", "schedule", "p50 us", "p99 us", "max us",
-               "flips pushed", "QUERY/frame", "QUERY/flip", "CPU ns/frame"]
+               "flips pushed", "QUERY/frame", "QUERY/flip", "CPU ns/frame",
+               "exports / framebuffers"]
 
 
 def flip(f):
@@ -188,6 +193,14 @@ def flip_targets(f):
                      "flip-locked at 60 Hz, <= 1.25 QUERY_GFX_PLANE per "
                      "pushed frame, acquisition included: %s" % f.fmt(
                          p + "queries_per_frame", "{:.3f}")))
+    rows = [g for _, g in FLIP_GUESTS
+            if f.get(g + ".flip-locked.exports") is not None]
+    extra = [f.get(g + ".flip-locked.exports") -
+             f.get(g + ".flip-locked.framebuffers") for g in rows]
+    out.append(check(None if not rows else all(e == 0 for e in extra),
+                     "flip-locked: 0 extra exports (exports = framebuffers "
+                     "pushed) on every emulated guest: %s" % (
+                         ", ".join("%+d" % e for e in extra) or "-")))
     return out
 
 

@@ -12,6 +12,7 @@
 #include <gst/check/gsttestclock.h>
 
 #include "gstvfioticker.h"
+#include "errorlog.h"
 
 #define BASE (10 * GST_SECOND)
 
@@ -108,6 +109,40 @@ GST_START_TEST (test_wait_until_unlock)
 
 GST_END_TEST;
 
+/* On the system clock, ticks that come late but less than a period late
+ * (a streaming thread held up downstream): each wait ends at once, and
+ * GStreamer logs no ERROR for it. A periodic id whose last wait ended
+ * EARLY makes the system clock log "unexpected status" at the next one. */
+GST_START_TEST (test_late_ticks_log_nothing)
+{
+  const GstClockTime period = 20 * GST_MSECOND;
+  GstClock *clock = gst_system_clock_obtain ();
+  GstClockTime base = gst_clock_get_time (clock), rt = 0, last = 0;
+  GstVfioTicker ticker;
+  ErrorLog log;
+  gint errors;
+
+  gst_vfio_ticker_init (&ticker);
+  gst_vfio_ticker_restart (&ticker, period);
+  error_log_start (&log);
+  for (guint i = 0; i < 6; i++) {
+    fail_unless_equals_int (gst_vfio_ticker_wait (&ticker, clock, base, &rt),
+        GST_FLOW_OK);
+    fail_unless (i == 0 || rt > last);
+    last = rt;
+    /* Held up for 1.5 periods: the next tick is due in the past. */
+    g_usleep (30 * G_TIME_SPAN_MILLISECOND);
+  }
+  errors = error_log_stop (&log);
+  fail_unless (errors == 0, "%d ERROR messages, the first: %s", errors,
+      log.first);
+  error_log_clear (&log);
+  gst_vfio_ticker_clear (&ticker);
+  gst_object_unref (clock);
+}
+
+GST_END_TEST;
+
 static Suite *
 ticker_suite (void)
 {
@@ -118,6 +153,7 @@ ticker_suite (void)
   tcase_add_test (tc, test_wait_until);
   tcase_add_test (tc, test_wait_until_past);
   tcase_add_test (tc, test_wait_until_unlock);
+  tcase_add_test (tc, test_late_ticks_log_nothing);
   return s;
 }
 
