@@ -161,10 +161,13 @@ def bullets(f, notes):
                              1e-3), exports or "-"))
     vl = "vm.flip.flip-locked."
     if f.get(vl + "p50_us") is not None:
-        out.append("- In the VM (mbochs, a guest flipping at 60 Hz under "
+        exporter = (note(notes, "vm: exporter ")
+                    or note(notes, "vm.flip: exporter ") or "mbochs")
+        out.append("- In the VM (`%s`, a guest flipping at 60 Hz under "
                    "TCG; reported, not a target): flip to push p50 / p99 "
                    "%s / %s ms flip-locked, %s / %s ms on-change, %s "
                    "`QUERY_GFX_PLANE` per frame flip-locked." % (
+                       exporter,
                        f.fmt(vl + "p50_us", "{:.2f}", 1e-3),
                        f.fmt(vl + "p99_us", "{:.2f}", 1e-3),
                        f.fmt("vm.flip.on-change.p50_us", "{:.2f}", 1e-3),
