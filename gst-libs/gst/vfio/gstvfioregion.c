@@ -48,6 +48,9 @@ reject (GError ** error, guint index, const gchar * why)
 /* What a region typed by the uAPI is, when it is known to hold no
  * framebuffer; NULL for no type, and for types this does not know (a
  * vendor's display region may carry one). */
+/* The uAPI spells this bit (1 << 31), a shift into an int's sign bit. */
+#define PCI_VENDOR_TYPE_BIT (1u << 31)
+
 static const gchar *
 non_display_type (const GstVfioRegionInfo * region)
 {
@@ -60,7 +63,7 @@ non_display_type (const GstVfioRegionInfo * region)
     return "is a CCW (s390 channel I/O) region";
   if (region->type == VFIO_REGION_TYPE_MIGRATION_DEPRECATED)
     return "is a migration region";
-  if (!(region->type & VFIO_REGION_TYPE_PCI_VENDOR_TYPE))
+  if (!(region->type & PCI_VENDOR_TYPE_BIT))
     return NULL;
   if (vendor == 0x8086
       && region->subtype >= VFIO_REGION_SUBTYPE_INTEL_IGD_OPREGION

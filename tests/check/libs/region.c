@@ -16,6 +16,9 @@
 
 #include <drm_fourcc.h>
 
+/* The uAPI spells this bit (1 << 31), a shift into an int's sign bit. */
+#define PCI_VENDOR_TYPE_BIT (1u << 31)
+
 #define UUID "2f3a4f61-1b6e-4c8e-9e0a-6d0f0b5c0d16"
 #define GROUP 3
 
@@ -267,7 +270,7 @@ GST_START_TEST (test_region_typed)
     {VFIO_REGION_TYPE_MIGRATION_DEPRECATED,
         VFIO_REGION_SUBTYPE_MIGRATION_DEPRECATED, "migration"},
     {VFIO_REGION_TYPE_CCW, VFIO_REGION_SUBTYPE_CCW_SCHIB, "CCW"},
-    {VFIO_REGION_TYPE_PCI_VENDOR_TYPE | 0x8086,
+    {PCI_VENDOR_TYPE_BIT | 0x8086,
         VFIO_REGION_SUBTYPE_INTEL_IGD_OPREGION, "Intel IGD"},
   };
   GstVfioPlane plane;
@@ -283,7 +286,7 @@ GST_START_TEST (test_region_typed)
   }
 
   vfio_emu_set_region_type (dev, VFIO_EMU_DISPLAY_REGION2_INDEX,
-      VFIO_REGION_TYPE_PCI_VENDOR_TYPE | 0x10de, 0x42);
+      PCI_VENDOR_TYPE_BIT | 0x10de, 0x42);
   plane = query ();
   mem = map_plane (&plane);
   check_pixels (mem, &plane, VFIO_EMU_DISPLAY_REGION2_INDEX, plane.stride);
